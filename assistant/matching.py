@@ -1,0 +1,252 @@
+"""Matching a question to an intent, with a confidence, or to nothing when the guide has no answer.
+
+Each intent is a bag of weighted word stems (its samples weigh most, its passage less). A question's
+score against an intent blends how much of the question the intent explains (coverage, weighted by
+how rare each word is among intents) with how well it fits the intent's closest sample. Words the
+guide never uses count against every intent, so "how do I fix my car" finds nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import logging
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import snowballstemmer
+
+from .intents import IntentSet
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_WEIGHT = 1.0
+NAME_WEIGHT = 0.8
+PASSAGE_WEIGHT = 0.35
+SECTION_PASSAGE_WEIGHT = 0.15
+PARENT_WEIGHT = 0.5
+COVERAGE_SHARE = 0.65
+FUZZY_CUTOFF = 0.82
+FUZZY_MIN_LENGTH = 7
+UNKNOWN_WEIGHT = 0.6
+OUT_OF_SCOPE = "<out-of-scope>"
+
+_stemmer = snowballstemmer.stemmer("english")
+_NON_WORD = re.compile(r"[^a-z0-9' ]+")
+
+
+@dataclass
+class Match:
+    """The result of matching one question."""
+
+    intent: str | None
+    """Best intent id, or None when the guide does not answer the question."""
+    confidence: float
+    """Score of the best intent, in [0, 1]."""
+    alternative: str | None = None
+    """A second intent nearly as good, when the question is a close call between two topics."""
+    tokens: list[str] = field(default_factory=list)
+    """The question's content stems, for debugging."""
+
+
+class Matcher:
+    """Scores questions against an IntentSet."""
+
+    def __init__(self, intent_set: IntentSet, threshold: float = 0.5, margin: float = 0.04) -> None:
+        self.intent_set = intent_set
+        self.threshold = threshold
+        self.margin = margin
+        self._language = intent_set.language
+        self._heard_as = intent_set.vocabulary.heard_as
+        self._max_heard = max((len(p.split()) for p in self._heard_as), default=1)
+        self._synonyms = {
+            self._stem(variant): self._stem(meant.split()[-1])
+            for variant, meant in intent_set.vocabulary.synonyms.items()
+            if len(variant.split()) == 1
+        }
+        self._phrase_synonyms = {v: m for v, m in intent_set.vocabulary.synonyms.items() if len(v.split()) > 1}
+        self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
+        self._known_words = self._collect_known_words()
+        self._known_frozen = frozenset(self._known_words)
+        self._bags: dict[str, dict[str, float]] = {}
+        self._samples: dict[str, list[set[str]]] = {}
+        for intent in intent_set:
+            passage_weight = PASSAGE_WEIGHT if intent.parent else SECTION_PASSAGE_WEIGHT
+            # A finer topic is also an instance of its section ("is bleeding a side effect").
+            inherited = intent_set[intent.parent].samples if intent.parent else []
+            self._add_bag(
+                intent.id,
+                [(passage_weight, intent.passage), (NAME_WEIGHT, intent.name)]
+                + [(PARENT_WEIGHT, sample) for sample in inherited]
+                + [(SAMPLE_WEIGHT, sample) for sample in intent.samples],
+            )
+            self._samples[intent.id] = [set(self.stems(s)) for s in intent.samples if self.stems(s)]
+        # Known out-of-scope questions compete as one pseudo-intent: its words ("cost", "insurance")
+        # become informative, and a question closest to it is answered with "not in my guide".
+        self._add_bag(OUT_OF_SCOPE, [(SAMPLE_WEIGHT, q) for q in intent_set.out_of_scope])
+        self._samples[OUT_OF_SCOPE] = [set(self.stems(q)) for q in intent_set.out_of_scope if self.stems(q)]
+        df: dict[str, int] = defaultdict(int)
+        for bag in self._bags.values():
+            for stem in bag:
+                df[stem] += 1
+        n = len(self._bags)
+        # Words in nearly every intent ("car", "cell", "therapy") weigh close to nothing.
+        self._idf = {stem: math.log((n + 1) / count) for stem, count in df.items()}
+        self._unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
+
+    def _add_bag(self, key: str, weighted_texts: list[tuple[float, str]]) -> None:
+        bag: dict[str, float] = defaultdict(float)
+        for weight, text in weighted_texts:
+            for stem in self.stems(text):
+                bag[stem] = max(bag[stem], weight)
+        self._bags[key] = dict(bag)
+
+    def _collect_known_words(self) -> set[str]:
+        texts = [i.passage for i in self.intent_set] + [s for i in self.intent_set for s in i.samples]
+        texts += [i.name for i in self.intent_set] + list(self._heard_as.values())
+        texts += list(self.intent_set.vocabulary.synonyms) + list(self.intent_set.vocabulary.synonyms.values())
+        words = {w for text in texts for w in _words(text)}
+        return words - self._language.stopwords
+
+    def normalize(self, text: str) -> list[str]:
+        """Lower-case words of a question: misheard phrases replaced, split words rejoined, typos
+        corrected, then multi-word synonyms replaced by the guide's words."""
+        words = _replace_phrases(_words(text), self._heard_as, self._max_heard)
+        words = [self._correct(w) for w in self._join_split_words(words)]
+        return _replace_phrases(words, self._phrase_synonyms, self._max_synonym)
+
+    def stems(self, text: str) -> list[str]:
+        """Content stems of a text, in order, with synonyms mapped to the guide's words."""
+        stems = (self._stem(w) for w in self.normalize(text) if w not in self._language.stopwords)
+        return [self._synonyms.get(s, s) for s in stems]
+
+    def _stem(self, word: str) -> str:
+        return self._language.stems.get(word) or _stem(word)
+
+    def _is_unknown(self, word: str) -> bool:
+        """A word neither the guide nor everyday English knows: likely a typo or a split word."""
+        return (
+            word not in self._known_words
+            and word not in self._language.stopwords
+            and not word.isdigit()
+            and word not in _english_words()
+        )
+
+    def _correct(self, word: str) -> str:
+        if len(word) < FUZZY_MIN_LENGTH or not self._is_unknown(word):
+            return word
+        return _closest(word, self._known_frozen)
+
+    def _join_split_words(self, words: list[str]) -> list[str]:
+        """Rejoin a word a recognizer split in two ("leuka pheresis") when the join is close to a known word."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            pair = words[i : i + 2]
+            if len(pair) == 2 and len(pair[0] + pair[1]) >= FUZZY_MIN_LENGTH and any(map(self._is_unknown, pair)):
+                joined = _closest(pair[0] + pair[1], self._known_frozen)
+                if joined in self._known_words:
+                    out.append(joined)
+                    i += 2
+                    continue
+            out.append(words[i])
+            i += 1
+        return out
+
+    def scores(self, stems: list[str]) -> dict[str, float]:
+        """Score in [0, 1] of every intent (and of the out-of-scope pseudo-intent) for a question's stems."""
+        weights = {s: self._idf.get(s, self._unknown_idf) for s in set(stems)}
+        total = sum(weights.values())
+        if not total:
+            return {}
+        result: dict[str, float] = {}
+        for key, bag in self._bags.items():
+            coverage = sum(w * bag.get(s, 0.0) for s, w in weights.items()) / total
+            fit = max((self._fit(weights, sample) for sample in self._samples[key]), default=0.0)
+            result[key] = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * fit
+        return result
+
+    def _fit(self, weights: dict[str, float], sample: set[str]) -> float:
+        """Weighted overlap of a question and a sample relative to their union (a weighted Jaccard)."""
+        shared = sum(w for s, w in weights.items() if s in sample)
+        union = sum(weights.values()) + sum(self._idf.get(s, 0.0) for s in sample if s not in weights)
+        return shared / union if union else 0.0
+
+    def match(self, question: str, context: str | None = None) -> Match:
+        """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take"."""
+        stems = self.stems(question)
+        result = self._best(stems)
+        if context in self._bags and self._language.context_words & set(_words(question)):
+            with_context = self._best(stems + self.stems(self.intent_set[context].name))
+            if with_context.intent and with_context.confidence > result.confidence:
+                result = with_context
+        _LOGGER.debug("match %r -> %s", question, result)
+        return result
+
+    def _best(self, stems: list[str]) -> Match:
+        ranked = sorted(self.scores(stems).items(), key=lambda kv: kv[1], reverse=True)
+        if not ranked or ranked[0][0] == OUT_OF_SCOPE or ranked[0][1] < self.threshold:
+            best_in_scope = max((score for key, score in ranked if key != OUT_OF_SCOPE), default=0.0)
+            return Match(None, round(1 - best_in_scope, 3), tokens=stems)
+        (best, score), (second, second_score) = ranked[0], ranked[1]
+        alternative = None
+        if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
+            alternative = second
+        return Match(best, round(min(score, 1.0), 3), alternative, stems)
+
+    def _related(self, a: str, b: str) -> bool:
+        parents = {self.intent_set[a].parent or a, self.intent_set[b].parent or b}
+        return a in parents or b in parents
+
+
+def _words(text: str) -> list[str]:
+    text = text.lower().replace("\u2019", "'").replace("-", " ")
+    return [w.replace("'", "") for w in _NON_WORD.sub(" ", text).split() if w.replace("'", "")]
+
+
+def _replace_phrases(words: list[str], table: dict[str, str], longest: int) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(longest, len(words) - i), 0, -1):
+            meant = table.get(" ".join(words[i : i + size]))
+            if meant is not None:
+                out.extend(meant.split())
+                i += size
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Everyday English words, from the pronouncing dictionary inside the pocketsphinx package.
+
+    Read only when a question holds a word the guide lacks; a word found here is never "corrected"."""
+    spec = importlib.util.find_spec("pocketsphinx")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(spec.submodule_search_locations[0]) / "model" / "en-us" / "cmudict-en-us.dict"
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return frozenset(line.split(" ", 1)[0].split("(")[0] for line in lines)
+    except OSError:
+        _LOGGER.warning("no English word list at %s; typo correction may change ordinary words", path)
+        return frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+@lru_cache(maxsize=4096)
+def _closest(word: str, vocabulary: frozenset[str]) -> str:
+    found = difflib.get_close_matches(word, vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+    return found[0] if found else word
