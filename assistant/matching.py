@@ -29,6 +29,7 @@ NAME_WEIGHT = 0.8
 PASSAGE_WEIGHT = 0.35
 SECTION_PASSAGE_WEIGHT = 0.15
 PARENT_WEIGHT = 0.5
+FRAME_WEIGHT = 0.5
 COVERAGE_SHARE = 0.65
 FUZZY_CUTOFF = 0.82
 FUZZY_MIN_LENGTH = 7
@@ -56,7 +57,7 @@ class Match:
 class Matcher:
     """Scores questions against an IntentSet."""
 
-    def __init__(self, intent_set: IntentSet, threshold: float = 0.5, margin: float = 0.04) -> None:
+    def __init__(self, intent_set: IntentSet, threshold: float = 0.42, margin: float = 0.04) -> None:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
@@ -94,8 +95,13 @@ class Matcher:
             for stem in bag:
                 df[stem] += 1
         n = len(self._bags)
-        # Words in nearly every intent ("car", "cell", "therapy") weigh close to nothing.
-        self._idf = {stem: math.log((n + 1) / count) for stem, count in df.items()}
+        # Words in nearly every intent ("car", "cell", "therapy") weigh close to nothing, and words
+        # only the phrasings use ("normal", "feel") frame a question rather than name its topic.
+        guide_stems = {s for intent in intent_set for s in self.stems(intent.passage)}
+        self._idf = {
+            stem: math.log((n + 1) / count) * (1.0 if stem in guide_stems else FRAME_WEIGHT)
+            for stem, count in df.items()
+        }
         self._unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
 
     def _add_bag(self, key: str, weighted_texts: list[tuple[float, str]]) -> None:
@@ -109,15 +115,15 @@ class Matcher:
         texts = [i.passage for i in self.intent_set] + [s for i in self.intent_set for s in i.samples]
         texts += [i.name for i in self.intent_set] + list(self._heard_as.values())
         texts += list(self.intent_set.vocabulary.synonyms) + list(self.intent_set.vocabulary.synonyms.values())
-        words = {w for text in texts for w in _words(text)}
-        return words - self._language.stopwords
+        known = {w for text in texts for w in words(text)}
+        return known - self._language.stopwords
 
     def normalize(self, text: str) -> list[str]:
         """Lower-case words of a question: misheard phrases replaced, split words rejoined, typos
         corrected, then multi-word synonyms replaced by the guide's words."""
-        words = _replace_phrases(_words(text), self._heard_as, self._max_heard)
-        words = [self._correct(w) for w in self._join_split_words(words)]
-        return _replace_phrases(words, self._phrase_synonyms, self._max_synonym)
+        heard = _replace_phrases(words(text), self._heard_as, self._max_heard)
+        corrected = [self._correct(w) for w in self._join_split_words(heard)]
+        return _replace_phrases(corrected, self._phrase_synonyms, self._max_synonym)
 
     def stems(self, text: str) -> list[str]:
         """Content stems of a text, in order, with synonyms mapped to the guide's words."""
@@ -141,19 +147,19 @@ class Matcher:
             return word
         return _closest(word, self._known_frozen)
 
-    def _join_split_words(self, words: list[str]) -> list[str]:
+    def _join_split_words(self, tokens: list[str]) -> list[str]:
         """Rejoin a word a recognizer split in two ("leuka pheresis") when the join is close to a known word."""
         out: list[str] = []
         i = 0
-        while i < len(words):
-            pair = words[i : i + 2]
+        while i < len(tokens):
+            pair = tokens[i : i + 2]
             if len(pair) == 2 and len(pair[0] + pair[1]) >= FUZZY_MIN_LENGTH and any(map(self._is_unknown, pair)):
                 joined = _closest(pair[0] + pair[1], self._known_frozen)
                 if joined in self._known_words:
                     out.append(joined)
                     i += 2
                     continue
-            out.append(words[i])
+            out.append(tokens[i])
             i += 1
         return out
 
@@ -180,7 +186,7 @@ class Matcher:
         """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take"."""
         stems = self.stems(question)
         result = self._best(stems)
-        if context in self._bags and self._language.context_words & set(_words(question)):
+        if context in self._bags and self._language.context_words & set(words(question)):
             with_context = self._best(stems + self.stems(self.intent_set[context].name))
             if with_context.intent and with_context.confidence > result.confidence:
                 result = with_context
@@ -203,23 +209,24 @@ class Matcher:
         return a in parents or b in parents
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Lower-case words of a text, apostrophes dropped ("can't" -> "cant"), hyphens split."""
     text = text.lower().replace("\u2019", "'").replace("-", " ")
     return [w.replace("'", "") for w in _NON_WORD.sub(" ", text).split() if w.replace("'", "")]
 
 
-def _replace_phrases(words: list[str], table: dict[str, str], longest: int) -> list[str]:
+def _replace_phrases(tokens: list[str], table: dict[str, str], longest: int) -> list[str]:
     out: list[str] = []
     i = 0
-    while i < len(words):
-        for size in range(min(longest, len(words) - i), 0, -1):
-            meant = table.get(" ".join(words[i : i + size]))
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            meant = table.get(" ".join(tokens[i : i + size]))
             if meant is not None:
                 out.extend(meant.split())
                 i += size
                 break
         else:
-            out.append(words[i])
+            out.append(tokens[i])
             i += 1
     return out
 

@@ -1,0 +1,123 @@
+"""Red flags: a person reporting a symptom the guide names hears "contact your care team now" first."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import datafile
+from .intents import DATA_DIR, IntentSet
+from .matching import words
+
+_LOGGER = logging.getLogger(__name__)
+
+SAFETY_FILE = DATA_DIR / "safety.yaml"
+_BEFORE, _AFTER, _MARKER_REACH = 5, 3, 2
+
+
+@dataclass
+class Symptom:
+    """A red-flag symptom of the guide."""
+
+    name: str
+    """The guide's name for it, e.g. "high fever"."""
+    intent: str
+    """The intent whose topic it belongs to."""
+    phrases: list[tuple[str, ...]]
+    """Ways of saying it, as word tuples."""
+    note: str
+    """One sentence of the guide's facts, said after the urgent advice."""
+
+
+@dataclass
+class Alert:
+    """A red-flag report found in an utterance."""
+
+    symptoms: list[Symptom]
+    """The symptoms reported, in the order they were said."""
+    answer: str
+    """The urgent advice followed by the symptoms' notes."""
+
+
+@dataclass
+class RedFlags:
+    """Finds first-person or bystander reports of red-flag symptoms (schema in intents/safety.yaml)."""
+
+    urgent_answer: str
+    symptoms: list[Symptom]
+    reporters: frozenset[str]
+    hypothetical: list[tuple[str, ...]] = field(default_factory=list)
+    past: list[tuple[str, ...]] = field(default_factory=list)
+    ignore: list[tuple[str, ...]] = field(default_factory=list)
+
+    @classmethod
+    def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE) -> RedFlags:
+        data = datafile.load(path)
+        for key in ("urgent_answer", "symptoms", "reporters"):
+            if key not in data:
+                raise datafile.fail(path, data.line, f"missing {key!r}")
+        symptoms = []
+        for name, entry in data["symptoms"].items():
+            line = data["symptoms"].key_lines[name]
+            if not isinstance(entry, dict) or not {"intent", "phrases", "note"} <= set(entry):
+                raise datafile.fail(path, line, f"symptom {name!r} needs 'intent', 'phrases' and 'note'")
+            if entry["intent"] not in intent_set.intents:
+                raise datafile.fail(path, entry.key_lines["intent"], f"unknown intent {entry['intent']!r}")
+            symptoms.append(Symptom(name, entry["intent"], _phrases(entry["phrases"]), entry["note"]))
+        return cls(
+            urgent_answer=" ".join(data["urgent_answer"].split()),
+            symptoms=symptoms,
+            reporters=frozenset(words(" ".join(data["reporters"]))),
+            hypothetical=_phrases(data.get("hypothetical", [])),
+            past=_phrases(data.get("past", [])),
+            ignore=_phrases(data.get("ignore", [])),
+        )
+
+    def check(self, utterance: str) -> Alert | None:
+        """The alert for an utterance that reports a red-flag symptom, else None."""
+        tokens = words(utterance)
+        if _find(tokens, self.past):
+            return None
+        for start in reversed(_find(tokens, self.ignore)):
+            length = next(len(p) for p in self.ignore if tuple(tokens[start : start + len(p)]) == p)
+            del tokens[start : start + length]
+        found: list[tuple[int, Symptom]] = []
+        for symptom in self.symptoms:
+            for start in _find(tokens, symptom.phrases):
+                if self._reported(tokens, start, len(max(symptom.phrases, key=len))):
+                    found.append((start, symptom))
+                    break
+        if not found:
+            return None
+        found.sort(key=lambda item: item[0])
+        reported = list(dict.fromkeys(symptom.name for _, symptom in found))
+        symptoms = [next(s for _, s in found if s.name == name) for name in reported]
+        notes = " ".join(dict.fromkeys(s.note for s in symptoms))
+        _LOGGER.info("red flag reported: %s", ", ".join(reported))
+        return Alert(symptoms, f"{self.urgent_answer} {notes}")
+
+    def _reported(self, tokens: list[str], start: int, length: int) -> bool:
+        markers = set(_find(tokens, self.hypothetical))
+        for i in range(max(0, start - _BEFORE), start):
+            if self._is_reporter(tokens[i]):
+                between = range(max(0, i - _MARKER_REACH), start)
+                if not markers.intersection(between):
+                    return True
+        after = range(start + 1, min(len(tokens), start + length + _AFTER))
+        return any(self._is_reporter(tokens[i]) for i in after) and not any(m < start for m in markers)
+
+    def _is_reporter(self, token: str) -> bool:
+        # "my wife's" arrives as "wifes".
+        return token in self.reporters or (len(token) >= 4 and token.endswith("s") and token[:-1] in self.reporters)
+
+
+def _phrases(texts: list[str]) -> list[tuple[str, ...]]:
+    return [tuple(words(text)) for text in texts if words(text)]
+
+
+def _find(tokens: list[str], phrases: list[tuple[str, ...]]) -> list[int]:
+    """Start positions of any of the phrases in tokens."""
+    return sorted(
+        {i for phrase in phrases for i in range(len(tokens) - len(phrase) + 1) if tuple(tokens[i : i + len(phrase)]) == phrase}
+    )
