@@ -1,0 +1,133 @@
+"""Benchmarks that print their numbers: accuracy on the development set, matching latency, load time."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .dialogue import Session
+from .errors import InputError
+from .intents import load_intents
+
+DEV_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "dev_questions.tsv"
+
+
+@dataclass
+class DevQuestion:
+    """One row of the development set."""
+
+    question: str
+    """As a patient would say it."""
+    intents: frozenset[str]
+    """Acceptable intents; empty when the guide does not answer it; {"*"} when any is fine."""
+    urgent: bool
+    """Whether it reports a red-flag symptom."""
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.intents)
+
+
+def load_dev_set(path: Path = DEV_SET) -> list[DevQuestion]:
+    """Rows of a tab-separated file with the columns question, intent (alternatives joined by '|'), urgent."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+    except OSError as err:
+        raise InputError(f"cannot read development set '{path}': {err.strerror}") from err
+    return [
+        DevQuestion(row["question"], frozenset(filter(None, row["intent"].split("|"))), row["urgent"] == "1")
+        for row in rows
+    ]
+
+
+@dataclass
+class TextScores:
+    """How the dialogue does on a development set."""
+
+    in_scope_accuracy: float
+    out_of_scope_rejection: float
+    urgent_recall: float
+    false_urgent: int
+    questions: int
+    misses: list[str]
+
+
+def evaluate(session: Session, dev_set: list[DevQuestion]) -> TextScores:
+    """Each question asked in a fresh conversation, so that no context carries over."""
+    hits = rejections = urgent_found = false_urgent = 0
+    misses: list[str] = []
+    for row in dev_set:
+        session.topic = session.options = session.last = None
+        reply = session.respond(row.question)
+        if row.urgent:
+            urgent_found += reply.urgent
+            if not reply.urgent:
+                misses.append(f"not urgent: {row.question}")
+            continue
+        false_urgent += reply.urgent
+        if row.in_scope:
+            good = reply.intent in row.intents
+            hits += good
+        else:
+            good = reply.intent is None and reply.action is None
+            rejections += good
+        if not good:
+            misses.append(f"{row.question!r} -> {reply.intent} (expected {'|'.join(row.intents) or 'none'})")
+    n_in = sum(1 for r in dev_set if r.in_scope and not r.urgent)
+    n_out = sum(1 for r in dev_set if not r.in_scope and not r.urgent)
+    n_urgent = sum(1 for r in dev_set if r.urgent)
+    return TextScores(
+        in_scope_accuracy=hits / n_in if n_in else 0.0,
+        out_of_scope_rejection=rejections / n_out if n_out else 0.0,
+        urgent_recall=urgent_found / n_urgent if n_urgent else 0.0,
+        false_urgent=false_urgent,
+        questions=len(dev_set),
+        misses=misses,
+    )
+
+
+def run_text_bench(as_json: bool = False, dev_path: Path = DEV_SET, rounds: int = 5) -> dict:
+    """Print and return accuracy, per-question latency and start-up time."""
+    started = time.perf_counter()
+    intents = load_intents()
+    loaded = time.perf_counter()
+    session = Session.create(intents)
+    ready = time.perf_counter()
+    dev_set = load_dev_set(dev_path)
+    scores = evaluate(session, dev_set)
+    latencies = []
+    for _ in range(rounds):
+        for row in dev_set:
+            session.topic = session.options = session.last = None
+            t0 = time.perf_counter()
+            session.respond(row.question)
+            latencies.append((time.perf_counter() - t0) * 1000)
+    latencies.sort()
+    numbers = {
+        **{k: v for k, v in asdict(scores).items() if k != "misses"},
+        "load_intents_ms": round((loaded - started) * 1000, 1),
+        "load_total_ms": round((ready - started) * 1000, 1),
+        "latency_p50_ms": round(statistics.median(latencies), 3),
+        "latency_p95_ms": round(latencies[int(len(latencies) * 0.95)], 3),
+        "latency_max_ms": round(latencies[-1], 3),
+    }
+    if as_json:
+        print(json.dumps(numbers))
+    else:
+        print(f"development set: {dev_path.name}, {scores.questions} questions")
+        print(f"  in-scope accuracy      {scores.in_scope_accuracy:6.1%}")
+        print(f"  out-of-scope rejection {scores.out_of_scope_rejection:6.1%}")
+        print(f"  urgent recall          {scores.urgent_recall:6.1%}   false urgent: {scores.false_urgent}")
+        print(f"load: intents {numbers['load_intents_ms']} ms, ready to answer {numbers['load_total_ms']} ms")
+        print(
+            f"answer latency over {len(latencies)} questions: p50 {numbers['latency_p50_ms']} ms, "
+            f"p95 {numbers['latency_p95_ms']} ms, max {numbers['latency_max_ms']} ms"
+        )
+        for miss in scores.misses:
+            print(f"  miss: {miss}")
+    return numbers

@@ -1,0 +1,221 @@
+"""Command line: `assistant ask|chat|topics|bench|...`. The only place errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .dialogue import Reply, Session
+from .errors import AssistantError, AudioError, InputError, SpeechError
+from .intents import load_intents
+from .settings import ENGINES, load_voice_settings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Output:
+    """Where replies go: printed as text or JSON lines, and spoken unless told not to."""
+
+    json: bool
+    speak: bool
+    output_device: str | None = None
+    out: Path | None = None
+    _speaker: object | None = None
+    _stack: ExitStack | None = None
+
+    def __enter__(self) -> Output:
+        self._stack = ExitStack()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._stack:
+            self._stack.close()
+
+    def show(self, reply: Reply, session: Session) -> None:
+        if self.json:
+            print(json.dumps(reply.to_dict(), ensure_ascii=False), flush=True)
+        elif reply.answer:
+            print(reply.answer, flush=True)
+        if self.out and reply.answer:
+            self._write(reply, session)
+        elif self.speak and reply.answer:
+            self.say(reply.answer, session)
+
+    def say(self, text: str, session: Session) -> None:
+        """Speak text; when speech is impossible, say why once and go on with text only."""
+        try:
+            self._open_speaker().speak(text, session.voice)
+        except (SpeechError, AudioError) as err:
+            print(f"assistant: cannot speak: {err}. Showing answers as text only.", file=sys.stderr)
+            self.speak = False
+
+    def _open_speaker(self):
+        if self._speaker is None:
+            from .speech_out import Speaker  # speech engines load only when something is spoken
+
+            self._speaker = self._stack.enter_context(Speaker(self.output_device))
+        return self._speaker
+
+    def _write(self, reply: Reply, session: Session) -> None:
+        from .audio import write_wav
+        from .speech_out import Speaker
+
+        sound = Speaker(self.output_device).synthesize(reply.answer, session.voice)
+        write_wav(self.out, sound.samples, sound.rate)
+        _LOGGER.info("answer written to %s (%.1f s)", self.out, sound.duration)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except AssistantError as err:
+        print(f"assistant: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Offline voice assistant answering questions about CAR T-cell therapy from a patient guide.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log what happens at each stage")
+    parser.add_argument("--guide", type=Path, help="a patient guide to answer from instead of the bundled one")
+    parser.add_argument("--overlay", type=Path, help="the curated intent overlay for --guide")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer questions given on the command line (or '-' for stdin)")
+    ask.add_argument("questions", nargs="*", metavar="QUESTION", help="a question; '-' reads one per line from stdin")
+    _add_output_options(ask)
+    ask.set_defaults(run=_run_ask)
+
+    chat = commands.add_parser("chat", help="a conversation typed on the keyboard (or piped in, with --json)")
+    _add_output_options(chat)
+    chat.set_defaults(run=_run_chat)
+
+    topics = commands.add_parser("topics", help="list what can be asked")
+    topics.add_argument("--json", action="store_true", help="one JSON object per topic")
+    topics.set_defaults(run=_run_topics)
+
+    bench = commands.add_parser("bench", help="measure accuracy and speed, and print the numbers")
+    bench.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+    bench.set_defaults(run=_run_bench)
+    return parser
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON object per answer")
+    parser.add_argument("--no-speak", action="store_true", help="print answers without speaking them")
+    parser.add_argument("--out", type=Path, help="write the spoken answer to this WAV file instead of playing it")
+    add_voice_options(parser)
+
+
+def add_voice_options(parser: argparse.ArgumentParser) -> None:
+    voice = parser.add_argument_group("voice")
+    voice.add_argument("--rate", type=int, help="speaking rate in words per minute (100-240)")
+    voice.add_argument("--volume", type=float, help="volume from 0.3 to 1.0")
+    voice.add_argument("--voice", help="voice name of the engine")
+    voice.add_argument("--voice-engine", choices=ENGINES, help="text-to-speech engine (default: pyttsx3)")
+    voice.add_argument("--output-device", help="output device name or index ('assistant devices' lists them)")
+
+
+def _session(args: argparse.Namespace) -> Session:
+    if args.overlay and not args.guide:
+        raise InputError("--overlay belongs to a guide; give --guide too")
+    intents = load_intents(args.guide, args.overlay) if args.guide else None
+    voice = load_voice_settings(
+        rate=args.rate, volume=args.volume, voice=args.voice, engine=getattr(args, "voice_engine", None)
+    )
+    return Session.create(intents, voice)
+
+
+def _output(args: argparse.Namespace) -> Output:
+    return Output(json=args.json, speak=not args.no_speak, output_device=args.output_device, out=args.out)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    questions = list(_questions(args.questions))
+    if not questions:
+        raise InputError("no question given; try: assistant ask \"what are the side effects\"")
+    session = _session(args)
+    status = 0
+    with _output(args) as output:
+        for question in questions:
+            try:
+                output.show(session.respond(question), session)
+            except InputError as err:
+                # One empty line of many should not stop the others from being answered.
+                print(f"assistant: {err}", file=sys.stderr)
+                status = err.exit_code
+    return status
+
+
+def _questions(items: Iterable[str]) -> Iterator[str]:
+    for item in items:
+        if item == "-":
+            yield from (line.rstrip("\n") for line in sys.stdin if line.strip())
+        else:
+            yield item
+
+
+def _run_chat(args: argparse.Namespace) -> int:
+    session = _session(args)
+    interactive = sys.stdin.isatty() and not args.json
+    with _output(args) as output:
+        opening = session.opening()
+        if args.json:
+            print(json.dumps({"opening": opening}, ensure_ascii=False), flush=True)
+        else:
+            print(opening, flush=True)
+        if output.speak and not output.out:
+            output.say(opening, session)
+        while True:
+            try:
+                line = input("> " if interactive else "")
+            except EOFError:
+                break
+            if not line.strip():
+                continue
+            reply = session.respond(line)
+            output.show(reply, session)
+            if reply.action == "goodbye":
+                break
+    return 0
+
+
+def _run_topics(args: argparse.Namespace) -> int:
+    intents = load_intents(args.guide, args.overlay) if args.guide else load_intents()
+    for intent in intents:
+        if args.json:
+            record = {"intent": intent.id, "name": intent.name, "source": intent.source, "parent": intent.parent}
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(f"{'    ' if intent.parent else ''}{intent.name}")
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from .bench import run_text_bench
+
+    run_text_bench(as_json=args.json)
+    return 0

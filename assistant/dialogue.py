@@ -1,0 +1,225 @@
+"""A conversation: commands ("say that again", "slower"), red flags first, then answers from the guide."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import datafile
+from .errors import InputError
+from .intents import DATA_DIR, IntentSet, load_intents
+from .matching import Matcher, words
+from .safety import RedFlags
+from .settings import VoiceSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+COMMANDS_FILE = DATA_DIR / "commands.yaml"
+ACTIONS = ("repeat", "more", "help", "stop", "slower", "faster", "louder", "softer", "goodbye")
+VOICE_ACTIONS = ("slower", "faster", "louder", "softer")
+REPLY_KEYS = (
+    "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "help", "goodbye",
+)
+
+
+@dataclass
+class Reply:
+    """What the assistant answers to one utterance; its fields are the CLI's JSON keys."""
+
+    question: str
+    """The utterance as received."""
+    intent: str | None
+    """The intent answered, or None when the guide does not answer it (or for a command)."""
+    confidence: float
+    """How sure the match is, in [0, 1]; for a question the guide doesn't answer, how sure that is."""
+    answer: str
+    """The words to be spoken."""
+    source: str | None
+    """Heading of the guide section the answer comes from."""
+    urgent: bool = False
+    """True when the utterance reports a red-flag symptom."""
+    action: str | None = None
+    """The command recognized: one of ACTIONS, or None for a question."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Command:
+    """A spoken command."""
+
+    action: str
+    phrases: list[tuple[str, ...]]
+    reply: str = ""
+    limit: str = ""
+
+
+@dataclass
+class Commands:
+    """The conversation's commands and fixed replies (schema in intents/commands.yaml)."""
+
+    commands: list[Command]
+    filler: frozenset[str]
+    replies: dict[str, str]
+
+    @classmethod
+    def from_file(cls, path: Path = COMMANDS_FILE) -> Commands:
+        data = datafile.load(path)
+        commands = []
+        for action, entry in data.get("commands", {}).items():
+            if action not in ACTIONS:
+                raise datafile.fail(path, data["commands"].key_lines[action], f"unknown action {action!r}; use one of {ACTIONS}")
+            phrases = [tuple(words(p)) for p in entry.get("phrases", [])]
+            commands.append(Command(action, phrases, entry.get("reply", ""), entry.get("limit", "")))
+        missing = set(ACTIONS) - {c.action for c in commands}
+        if missing:
+            raise datafile.fail(path, data.line, f"no phrases for actions: {', '.join(sorted(missing))}")
+        replies = dict(data.get("replies", {}))
+        absent = [key for key in REPLY_KEYS if key not in replies]
+        if absent:
+            raise datafile.fail(path, data.line, f"missing replies: {', '.join(absent)}")
+        return cls(commands, frozenset(words(" ".join(data.get("filler", [])))), replies)
+
+    def find(self, utterance: str) -> Command | None:
+        """The command an utterance gives: it holds a command phrase and otherwise only filler words."""
+        tokens = words(utterance)
+        best: tuple[int, Command] | None = None
+        for command in self.commands:
+            for phrase in command.phrases:
+                for i in range(len(tokens) - len(phrase) + 1):
+                    if tuple(tokens[i : i + len(phrase)]) != phrase:
+                        continue
+                    rest = tokens[:i] + tokens[i + len(phrase) :]
+                    if all(t in self.filler for t in rest) and (best is None or len(phrase) > best[0]):
+                        best = (len(phrase), command)
+        return best[1] if best else None
+
+
+@dataclass
+class Session:
+    """One conversation's state: what was said last, the topic, and how to speak."""
+
+    intents: IntentSet
+    matcher: Matcher
+    red_flags: RedFlags
+    commands: Commands
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    """Voice settings; "slower"/"louder" change them for the rest of the session."""
+    last: Reply | None = None
+    """The last reply that had something to say (for "say that again")."""
+    topic: str | None = None
+    """The intent of the last answer (for "tell me more" and follow-ups)."""
+    more_given: int = 0
+    """How many times "tell me more" was answered for the topic."""
+    options: tuple[str, str] | None = None
+    """The two intents of a pending "Do you mean X or Y?"."""
+
+    @classmethod
+    def create(cls, intents: IntentSet | None = None, voice: VoiceSettings | None = None) -> Session:
+        intents = intents or load_intents()
+        return cls(
+            intents=intents,
+            matcher=Matcher(intents),
+            red_flags=RedFlags.from_file(intents),
+            commands=Commands.from_file(),
+            voice=voice or VoiceSettings(),
+        )
+
+    def opening(self) -> str:
+        """What is said when a session starts: who this is, and that it is not medical advice."""
+        return f"{self.commands.replies['greeting']} {self.commands.replies['disclaimer']}"
+
+    def respond(self, utterance: str) -> Reply:
+        """The reply to one utterance, updating the session."""
+        text = " ".join(utterance.split())
+        if not words(text):
+            raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
+        alert = self.red_flags.check(text)
+        if alert:
+            intent = self.intents[alert.symptoms[0].intent]
+            reply = Reply(text, intent.id, 1.0, alert.answer, intent.source, urgent=True)
+            return self._said(reply, topic=intent.id)
+        command = self.commands.find(text)
+        if command:
+            return self._command(text, command)
+        return self._question(text)
+
+    def _question(self, text: str) -> Reply:
+        match = self.matcher.match(text, context=self.topic)
+        if self.options and match.intent not in self.options:
+            chosen = self._choose_option(text)
+            if chosen:
+                match.intent, match.alternative = chosen, None
+        self.options = None
+        if match.intent is None:
+            reply = Reply(text, None, match.confidence, self.commands.replies["unknown"], None)
+            return self._said(reply, topic=None)
+        if match.alternative:
+            first, second = self.intents[match.intent], self.intents[match.alternative]
+            self.options = (first.id, second.id)
+            answer = self.commands.replies["clarify"].format(first=first.name, second=second.name)
+            return self._said(Reply(text, None, match.confidence, answer, None), topic=self.topic)
+        intent = self.intents[match.intent]
+        return self._said(Reply(text, intent.id, match.confidence, intent.answer, intent.source), topic=intent.id)
+
+    def _choose_option(self, text: str) -> str | None:
+        """Which of the two offered topics a short answer like "the first one" or "fatigue" picks."""
+        tokens = set(words(text))
+        if tokens & {"first", "former", "one"} and not tokens & {"second", "latter", "other"}:
+            return self.options[0]
+        if tokens & {"second", "latter", "other", "last"}:
+            return self.options[1]
+        scores = self.matcher.scores(self.matcher.stems(text))
+        first, second = (scores.get(option, 0.0) for option in self.options)
+        if max(first, second) > 0:
+            return self.options[0] if first >= second else self.options[1]
+        return None
+
+    def _command(self, text: str, command: Command) -> Reply:
+        action = command.action
+        replies = self.commands.replies
+        if action == "repeat":
+            if self.last is None:
+                return Reply(text, None, 1.0, replies["nothing_to_repeat"], None, action=action)
+            return Reply(text, self.last.intent, 1.0, self.last.answer, self.last.source, self.last.urgent, action)
+        if action == "more":
+            return self._more(text)
+        if action == "help":
+            topics = ", ".join(i.name for i in self.intents if i.parent is None)
+            return self._said(Reply(text, None, 1.0, replies["help"].format(topics=topics), None, action=action), self.topic)
+        if action in VOICE_ACTIONS:
+            stepped = self.voice.stepped(action)
+            if stepped is None:
+                return Reply(text, None, 1.0, command.limit, None, action=action)
+            self.voice = stepped
+            _LOGGER.debug("voice now %s", stepped)
+            return Reply(text, None, 1.0, command.reply, None, action=action)
+        if action == "goodbye":
+            return Reply(text, None, 1.0, replies["goodbye"], None, action=action)
+        return Reply(text, None, 1.0, "", None, action=action)  # stop: silence is the answer
+
+    def _more(self, text: str) -> Reply:
+        replies = self.commands.replies
+        if self.topic is None:
+            return Reply(text, None, 1.0, replies["nothing_more"], None, action="more")
+        intent = self.intents[self.topic]
+        # First the topic's passage; then, for a finer topic, its whole section; then nothing new.
+        levels = [intent.passage]
+        if intent.parent:
+            levels.append(self.intents[intent.parent].passage)
+        if self.more_given >= len(levels):
+            return Reply(text, intent.id, 1.0, replies["no_more"], intent.source, action="more")
+        answer = levels[self.more_given]
+        self.more_given += 1
+        self.last = Reply(text, intent.id, 1.0, answer, intent.source, action="more")
+        return self.last
+
+    def _said(self, reply: Reply, topic: str | None) -> Reply:
+        """Remember a reply worth repeating, and the topic it leaves the conversation on."""
+        if topic != self.topic:
+            self.more_given = 0
+        self.topic = topic
+        self.last = reply
+        return reply
