@@ -99,7 +99,8 @@ class Lexicon:
           - written: CAR T          # a literal form, or a list of forms, matched as whole words,
                                     # case-sensitively; the longest matching form wins
             say: car tee            # the respelling the engine is given
-            engines: {piper: ...}   # optional per-engine respellings (pyttsx3, piper)
+            engines: {piper: ...}   # optional per-engine respellings (pyttsx3, piper);
+                                    # Piper also takes IPA phonemes between [[ and ]]
             ignore_case: false      # optional
             note: ...               # optional, free text
           - pattern: '(\\d) ?- ?(\\d)'  # instead of written: a regular expression, applied

@@ -17,7 +17,7 @@ import yaml
 from assistant.audio import Audio
 from assistant.errors import InputError, SpeechError
 from assistant.settings import VoiceSettings
-from assistant.speech_out import Lexicon, Pyttsx3Engine, Speaker, default_lexicon, split_sentences
+from assistant.speech_out import Lexicon, Pyttsx3Engine, Speaker, default_lexicon, piper_voice_file, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = VoiceSettings(engine="pyttsx3")
@@ -290,6 +290,15 @@ def test_piper_voice_names_are_checked() -> None:
         Speaker().synthesize("Hello.", VoiceSettings(engine="piper", voice="en-us"))
     with pytest.raises(SpeechError, match="Piper voice '.*missing.onnx' not found"):
         Speaker().synthesize("Hello.", VoiceSettings(engine="piper", voice="/nowhere/missing.onnx"))
+
+
+def test_piper_is_given_its_own_respelling_of_chimeric() -> None:
+    piper = pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
+    spoken = Speaker().spoken_sentences("Chimeric Antigen Receptor (CAR).", "piper")
+    assert spoken == ["[[ kaɪmˈɛɹɪk ]] Antigen Receptor (car)."]
+    voice = piper.PiperVoice.load(piper_voice_file(None))
+    assert "".join(voice.phonemize("chimeric")[0]).startswith("tʃaɪmˈɛɹɪk")
+    assert "".join(voice.phonemize(spoken[0])[0]).startswith("kaɪmˈɛɹɪk ˈæntɪdʒ")
 
 
 MISSING_PIPER = """
