@@ -175,7 +175,7 @@ def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) 
                     path, line, f"{intent_id!r} comes from the guide; 'section' and 'passage' are only for new topics"
                 )
         else:
-            intent = _new_topic(intent_set.guide, intent_id, entry, path)
+            intent = _new_topic(intent_set.guide, intent_id, entry, path, line)
             intent_set.intents[intent_id] = intent
         if "name" in entry:
             intent.name = _text(entry, "name", path)
@@ -193,8 +193,7 @@ def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) 
     _LOGGER.debug("overlay %s: %d intents in all", path, len(intent_set))
 
 
-def _new_topic(guide: Guide, intent_id: str, entry: datafile.Mapping, path: Path) -> Intent:
-    line = entry.line
+def _new_topic(guide: Guide, intent_id: str, entry: datafile.Mapping, path: Path, line: int) -> Intent:
     if "section" not in entry:
         raise datafile.fail(
             path, line,

@@ -9,6 +9,7 @@ guide never uses count against every intent, so "how do I fix my car" finds noth
 from __future__ import annotations
 
 import difflib
+import heapq
 import importlib.util
 import logging
 import math
@@ -52,12 +53,14 @@ class Match:
     """A second intent nearly as good, when the question is a close call between two topics."""
     tokens: list[str] = field(default_factory=list)
     """The question's content stems, for debugging."""
+    out_of_scope: bool = False
+    """True when the question is closest to a known out-of-scope question ("how much does it cost")."""
 
 
 class Matcher:
     """Scores questions against an IntentSet."""
 
-    def __init__(self, intent_set: IntentSet, threshold: float = 0.42, margin: float = 0.04) -> None:
+    def __init__(self, intent_set: IntentSet, threshold: float = 0.45, margin: float = 0.04) -> None:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
@@ -165,16 +168,27 @@ class Matcher:
 
     def scores(self, stems: list[str]) -> dict[str, float]:
         """Score in [0, 1] of every intent (and of the out-of-scope pseudo-intent) for a question's stems."""
-        weights = {s: self._idf.get(s, self._unknown_idf) for s in set(stems)}
+        weights = self._weights(stems)
         total = sum(weights.values())
         if not total:
             return {}
         result: dict[str, float] = {}
         for key, bag in self._bags.items():
             coverage = sum(w * bag.get(s, 0.0) for s, w in weights.items()) / total
-            fit = max((self._fit(weights, sample) for sample in self._samples[key]), default=0.0)
+            # The two nearest samples, not one: a topic many phrasings lead to wins a tie.
+            nearest = heapq.nlargest(2, (self._fit(weights, sample) for sample in self._samples[key]))
+            fit = sum(nearest) / 2
             result[key] = COVERAGE_SHARE * coverage + (1 - COVERAGE_SHARE) * fit
         return result
+
+    def _weights(self, stems: list[str]) -> dict[str, float]:
+        """Weight of each distinct stem. Words no intent knows share a mass that grows with the square
+        root of their number: one such word ("cost") outweighs a topic, but the many words of a
+        rambling question ("my brother was told last week...") do not drown the topic they carry."""
+        distinct = set(stems)
+        unknown = [s for s in distinct if s not in self._idf]
+        unknown_weight = self._unknown_idf / math.sqrt(len(unknown)) if unknown else 0.0
+        return {s: self._idf.get(s, unknown_weight) for s in distinct}
 
     def _fit(self, weights: dict[str, float], sample: set[str]) -> float:
         """Weighted overlap of a question and a sample relative to their union (a weighted Jaccard)."""
@@ -187,8 +201,10 @@ class Matcher:
         stems = self.stems(question)
         result = self._best(stems)
         if context in self._bags and self._language.context_words & set(words(question)):
+            # "what are the symptoms of it": the question is about the previous topic unless its
+            # own words point elsewhere strongly enough to win with the topic's name added.
             with_context = self._best(stems + self.stems(self.intent_set[context].name))
-            if with_context.intent and with_context.confidence > result.confidence:
+            if with_context.intent and not result.out_of_scope:
                 result = with_context
         _LOGGER.debug("match %r -> %s", question, result)
         return result
@@ -197,7 +213,8 @@ class Matcher:
         ranked = sorted(self.scores(stems).items(), key=lambda kv: kv[1], reverse=True)
         if not ranked or ranked[0][0] == OUT_OF_SCOPE or ranked[0][1] < self.threshold:
             best_in_scope = max((score for key, score in ranked if key != OUT_OF_SCOPE), default=0.0)
-            return Match(None, round(1 - best_in_scope, 3), tokens=stems)
+            rejected = bool(ranked) and ranked[0][0] == OUT_OF_SCOPE
+            return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=rejected)
         (best, score), (second, second_score) = ranked[0], ranked[1]
         alternative = None
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):

@@ -1,0 +1,101 @@
+import pytest
+
+from assistant.dialogue import Session
+from assistant.errors import InputError
+from assistant.settings import RATE_MIN
+
+SESSION_KW = {}
+
+
+def script(lines):
+    session = Session.create()
+    return session, [session.respond(line) for line in lines]
+
+
+def test_opening_says_it_is_not_medical_advice():
+    assert "not medical advice" in Session.create().opening()
+
+
+def test_repeat_more_and_section_level_more():
+    session, (first, again, more, section, done) = script(
+        ["what is cytokine release syndrome", "say that again", "tell me more", "tell me more", "tell me more"]
+    )
+    assert first.intent == "cytokine-release-syndrome" and first.action is None
+    assert again.action == "repeat" and again.answer == first.answer
+    assert more.action == "more" and more.answer.startswith("One common risk is cytokine release syndrome (CRS).")
+    assert section.answer == session.intents["potential-side-effects"].passage
+    assert done.answer.startswith("That is all my guide says")
+
+
+def test_repeat_after_more_repeats_the_longer_passage():
+    _, replies = script(["what is leukapheresis", "tell me more", "pardon"])
+    assert replies[2].answer == replies[1].answer
+
+
+def test_nothing_to_repeat_or_expand_yet():
+    _, (again, more) = script(["say that again", "tell me more"])
+    assert again.action == "repeat" and "haven't said anything" in again.answer
+    assert more.action == "more" and "Ask me about a topic first" in more.answer
+
+
+def test_voice_commands_change_settings_and_stop_at_bounds():
+    session, replies = script(["slower"] * 5 + ["speak up please"])
+    assert session.voice.rate == RATE_MIN
+    assert replies[0].answer == "I'll speak more slowly."
+    assert replies[-2].answer == "This is the slowest I can speak."
+    assert replies[-1].action == "louder"
+
+
+def test_stop_and_goodbye():
+    _, (stop, bye) = script(["stop", "ok goodbye"])
+    assert stop.action == "stop" and stop.answer == ""
+    assert bye.action == "goodbye"
+
+
+def test_a_command_word_inside_a_question_is_not_a_command():
+    _, (reply,) = script(["when does the fever stop"])
+    assert reply.action is None and reply.intent == "cytokine-release-syndrome"
+
+
+def test_help_lists_topics():
+    _, (reply,) = script(["what can i ask"])
+    assert reply.action == "help" and "side effects" in reply.answer
+
+
+def test_follow_up_refers_to_the_previous_topic():
+    _, (_, follow) = script(["tell me about the neurological effects", "what are the symptoms of it"])
+    assert follow.intent == "neurological-effects"
+
+
+def test_urgent_report_comes_first_with_care_team_advice():
+    _, (reply,) = script(["my husband is confused and can't find his words"])
+    assert reply.urgent
+    assert reply.answer.startswith("This could be serious. Please contact your care team now.")
+    assert reply.intent == "neurological-effects"
+
+
+@pytest.mark.parametrize("question", ["can car t cause a fever", "is bleeding a side effect", "will i get seizures"])
+def test_general_symptom_questions_are_not_urgent(question):
+    _, (reply,) = script([question])
+    assert not reply.urgent and reply.intent is not None
+
+
+def test_out_of_scope_answer_is_honest():
+    _, (reply,) = script(["how much does it cost"])
+    assert reply.intent is None and reply.source is None
+    assert reply.answer == "I don't have that in my guide. Please ask your care team."
+
+
+def test_clarification_between_two_topics_then_choice():
+    session = Session.create()
+    session.matcher.margin = 1.0  # every unrelated runner-up counts as a close call
+    reply = session.respond("fever and muscle pain")
+    assert reply.intent is None and reply.answer.startswith("Do you mean ")
+    first, second = session.options
+    chosen = session.respond("the second one")
+    assert chosen.intent == second
+
+
+def test_empty_question_is_an_input_error():
+    with pytest.raises(InputError, match="empty"):
+        Session.create().respond("  ?! ")

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import OverlayError
+from assistant.intents import FAQ_SOURCE, MAX_ANSWER_WORDS, OVERLAY_FILE, load_intents, slug
+from assistant.matching import Matcher
+
+DATA = Path(__file__).parent / "data"
+INTENTS = load_intents()
+
+FINER_TOPICS = {
+    "cytokine-release-syndrome", "neurological-effects", "low-blood-counts", "fatigue-and-muscle-pain",
+    "collecting-cells", "chimeric-antigen-receptor", "multiplying-cells", "conditioning-chemotherapy",
+    "iv-infusion", "targets-cancer-cells", "long-lasting-effect", "when-other-treatments-failed",
+    "who-is-it-for", "how-new-is-it", "ongoing-research",
+}
+# Words of phrasing that the short answers use and the guide does not; none of them states a fact.
+PHRASING_WORDS = {"given", "fewer", "itself", "happen", "caus", "rest", "add"}
+
+
+def test_one_intent_per_section_faq_and_finer_topic():
+    ids = {intent.id for intent in INTENTS}
+    assert {slug(s.heading) for s in INTENTS.guide.sections} <= ids
+    assert {slug(e.question) for e in INTENTS.guide.faq} <= ids
+    assert FINER_TOPICS <= ids
+
+
+@pytest.mark.parametrize("intent", list(INTENTS), ids=lambda i: i.id)
+def test_every_intent_has_a_short_answer_a_source_and_samples(intent):
+    assert intent.answer and len(intent.answer.split()) <= MAX_ANSWER_WORDS
+    assert intent.passage
+    assert intent.samples
+    headings = {s.heading for s in INTENTS.guide.sections} | {FAQ_SOURCE}
+    assert intent.source in headings
+    if intent.parent:
+        assert INTENTS[intent.parent].source == intent.source
+        sentences = INTENTS.guide.section(intent.source).sentences
+        assert any(intent.passage.startswith(sentence) for sentence in sentences)
+
+
+@pytest.mark.parametrize("intent", list(INTENTS), ids=lambda i: i.id)
+def test_answers_only_use_the_guides_words(intent):
+    matcher = Matcher(INTENTS)
+    guide = INTENTS.guide
+    text = " ".join([s.heading + " " + s.text for s in guide.sections] + [e.question + " " + e.answer for e in guide.faq])
+    guide_words = set(matcher.stems(text))
+    foreign = [w for w in matcher.stems(intent.answer) if w not in guide_words and w not in PHRASING_WORDS]
+    assert not foreign, f"{intent.id} says words the guide does not: {foreign}"
+
+
+def test_guide_without_overlay_still_gives_intents():
+    intents = load_intents(DATA / "hip-guide.txt")
+    assert {i.id for i in intents} == {
+        "recovering-from-hip-replacement-surgery", "before-the-operation", "after-the-operation",
+        "when-can-i-drive-again", "can-i-sleep-on-my-side",
+    }
+    assert intents["when-can-i-drive-again"].answer == "Most people drive again after about six weeks. Ask your surgeon first."
+
+
+def _overlay(tmp_path, text):
+    path = tmp_path / "overlay.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("intents:\n  storms:\n    section: Weather\n    passage: [x]\n    answer: y\n", r"overlay.yaml:3: no section 'Weather'"),
+        (
+            "intents:\n  fevers:\n    section: Potential Side Effects\n    passage: [Fevers are]\n    answer: y\n",
+            r"overlay.yaml:4: no sentence .* starts with 'Fevers are'",
+        ),
+        ("intents:\n  made-up:\n    answer: y\n", r"overlay.yaml:2: intent 'made-up' is neither a section nor an FAQ"),
+        ("intents:\n  potential-side-effects:\n    colour: red\n", r"overlay.yaml:3: unknown key 'colour'"),
+        ("intents:\n  potential-side-effects:\n    answer: " + "word " * 61 + "\n", r"overlay.yaml:3: .* 61 words"),
+        ("intents: [\n", r"overlay.yaml:2: not valid YAML"),
+    ],
+)
+def test_overlay_mistakes_name_file_and_line(tmp_path, text, message):
+    from assistant.intents import GUIDE_FILE
+
+    with pytest.raises(OverlayError, match=message):
+        load_intents(GUIDE_FILE, _overlay(tmp_path, text))
+
+
+def test_bundled_overlay_loads():
+    assert OVERLAY_FILE.is_file()
+    assert len(INTENTS) >= 25
+    assert len(INTENTS.phrases()) > 300
