@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import http.server
 import io
+import json
 import os
 import re
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import models
+from assistant import cli, models
 from assistant.errors import ModelError
 
 NAME = "vosk-model-test-en-0.1"
@@ -493,6 +494,50 @@ def test_only_install_touches_the_network(places, tmp_path, monkeypatch):
     models.verify_models()
     models.install_from(archive, tmp_path / "offline")
     models.install_model("vosk-model-small-en-us-0.15")  # already installed: nothing to fetch
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def test_models_command_installs_from_a_file_then_lists_and_verifies_as_json_lines(places, tmp_path, capsys):
+    _, user = places
+    archive = tmp_path / f"{NAME}.zip"
+    archive.write_bytes(GOOD_ZIP)
+    assert cli.main(["models", "install", "--from", str(archive), "--dir", str(user)]) == 0
+    assert capsys.readouterr().out == f"installed {NAME} in {user / NAME}\n"
+
+    assert cli.main(["models", "list", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["name"], row["installed"]) for row in listed] == [
+        ("vosk-model-small-en-us-0.15", None),
+        ("vosk-model-en-us-0.22-lgraph", None),
+        (NAME, str(user / NAME)),
+    ]
+
+    make_model_dir(user / "half-copied", omit=("graph/HCLr.fst",))
+    assert cli.main(["models", "verify", "--json"]) == 1
+    verified = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["name"], row["ok"], row["problems"]) for row in verified] == [
+        ("half-copied", False, ["graph/HCLr.fst missing"]),
+        (NAME, True, []),
+    ]
+    assert cli.main(["models", "verify", NAME]) == 0
+    assert capsys.readouterr().out == f"ok: {user / NAME} (accepts a runtime grammar)\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["models", "install"], "give either a model NAME or --from ZIP_OR_DIR"),
+        (["models", "install", "vosk-model-small-en-us-0.15", "--from", "x.zip"], "give either a model NAME or --from"),
+        (["models", "install", "vosk-model-en-us-9"], "unknown model 'vosk-model-en-us-9'; known models:"),
+        (["models", "verify"], "no speech model is installed; install one with `assistant models install"),
+    ],
+)
+def test_models_command_errors_are_one_line_on_stderr(places, capsys, argv, message):
+    assert cli.main(argv) != 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"assistant: {message}") and captured.err.count("\n") == 1
 
 
 # --- progress bar ---------------------------------------------------------------------------
