@@ -119,7 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure accuracy and speed, and print the numbers")
     bench.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
+    bench.add_argument("--speech", action="store_true", help="time speech synthesis for each voice engine instead")
     bench.set_defaults(run=_run_bench)
+
+    say = commands.add_parser("say", help="speak a text aloud, or write it to a WAV file with --out")
+    say.add_argument("text", metavar="TEXT", help="what to say; '-' reads it from stdin")
+    say.add_argument("--out", type=Path, help="write the speech to this WAV file instead of playing it")
+    add_voice_options(say)
+    say.set_defaults(run=_run_say)
 
     _add_models_command(commands)
     return parser
@@ -217,9 +224,30 @@ def _run_topics(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.speech:
+        from .bench_speech import run_speech_bench
+
+        run_speech_bench(as_json=args.json)
+        return 0
     from .bench import run_text_bench
 
     run_text_bench(as_json=args.json)
+    return 0
+
+
+def _run_say(args: argparse.Namespace) -> int:
+    from .audio import write_wav
+    from .speech_out import Speaker
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    voice = load_voice_settings(rate=args.rate, volume=args.volume, voice=args.voice, engine=args.voice_engine)
+    if args.out:
+        sound = Speaker().synthesize(text, voice)
+        write_wav(args.out, sound.samples, sound.rate)
+        print(f"{args.out}: {sound.duration:.1f} s of speech")
+        return 0
+    with Speaker(args.output_device) as speaker:
+        speaker.speak(text, voice)
     return 0
 
 
