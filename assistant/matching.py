@@ -36,6 +36,7 @@ FUZZY_CUTOFF = 0.82
 FUZZY_MIN_LENGTH = 7
 UNKNOWN_WEIGHT = 0.6
 OUT_OF_SCOPE = "<out-of-scope>"
+_STEM_CACHE_SIZE = 20_000
 
 _stemmer = snowballstemmer.stemmer("english")
 _NON_WORD = re.compile(r"[^a-z0-9' ]+")
@@ -64,6 +65,8 @@ class Matcher:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
+        # The same samples and passages are stemmed for bags, samples and known words: once is enough.
+        self._stem_cache: dict[str, list[str]] = {}
         self._language = intent_set.language
         self._heard_as = intent_set.vocabulary.heard_as
         self._max_heard = max((len(p.split()) for p in self._heard_as), default=1)
@@ -130,8 +133,13 @@ class Matcher:
 
     def stems(self, text: str) -> list[str]:
         """Content stems of a text, in order, with synonyms mapped to the guide's words."""
-        stems = (self._stem(w) for w in self.normalize(text) if w not in self._language.stopwords)
-        return [self._synonyms.get(s, s) for s in stems]
+        cached = self._stem_cache.get(text)
+        if cached is None:
+            if len(self._stem_cache) > _STEM_CACHE_SIZE:
+                self._stem_cache.clear()
+            stems = (self._stem(w) for w in self.normalize(text) if w not in self._language.stopwords)
+            cached = self._stem_cache[text] = [self._synonyms.get(s, s) for s in stems]
+        return list(cached)
 
     def _stem(self, word: str) -> str:
         return self._language.stems.get(word) or _stem(word)
