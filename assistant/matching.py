@@ -28,10 +28,10 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_WEIGHT = 1.0
 NAME_WEIGHT = 0.8
 PASSAGE_WEIGHT = 0.35
-SECTION_PASSAGE_WEIGHT = 0.15
+SECTION_PASSAGE_WEIGHT = 0.3
 PARENT_WEIGHT = 0.5
 FRAME_WEIGHT = 0.5
-COVERAGE_SHARE = 0.65
+COVERAGE_SHARE = 0.8
 FUZZY_CUTOFF = 0.82
 FUZZY_MIN_LENGTH = 7
 UNKNOWN_WEIGHT = 0.6
@@ -61,7 +61,7 @@ class Match:
 class Matcher:
     """Scores questions against an IntentSet."""
 
-    def __init__(self, intent_set: IntentSet, threshold: float = 0.45, margin: float = 0.04) -> None:
+    def __init__(self, intent_set: IntentSet, threshold: float = 0.45, margin: float = 0.025) -> None:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
