@@ -90,6 +90,7 @@ class IntentSet:
     intents: dict[str, Intent]
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     out_of_scope: list[str] = field(default_factory=list)
+    not_covered: list[str] = field(default_factory=list)
     language: Language = field(default_factory=Language)
 
     def __getitem__(self, intent_id: str) -> Intent:
@@ -159,7 +160,7 @@ def from_guide(guide: Guide) -> IntentSet:
 
 def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) -> None:
     """Refine intent_set in place with a loaded overlay; every mistake names path:line."""
-    _check_keys(overlay, {"intents", "vocabulary", "out_of_scope"}, path)
+    _check_keys(overlay, {"intents", "vocabulary", "out_of_scope", "not_covered"}, path)
     entries = overlay.get("intents", datafile.Mapping())
     if not isinstance(entries, dict):
         raise datafile.fail(path, overlay.key_lines["intents"], "'intents' must be a mapping of ids")
@@ -190,6 +191,7 @@ def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) 
         intent.samples.extend(_texts(entry, "samples", path))
     intent_set.vocabulary = _vocabulary(overlay.get("vocabulary"), path, overlay)
     intent_set.out_of_scope = _texts(overlay, "out_of_scope", path)
+    intent_set.not_covered = _texts(overlay, "not_covered", path)
     _LOGGER.debug("overlay %s: %d intents in all", path, len(intent_set))
 
 

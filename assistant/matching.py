@@ -79,6 +79,7 @@ class Matcher:
         self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
         self._known_words = self._collect_known_words()
         self._known_frozen = frozenset(self._known_words)
+        self._uncovered = {tuple(self.stems(topic)) for topic in intent_set.not_covered} - {()}
         self._bags: dict[str, dict[str, float]] = {}
         self._samples: dict[str, list[set[str]]] = {}
         for intent in intent_set:
@@ -207,6 +208,9 @@ class Matcher:
     def match(self, question: str, context: str | None = None) -> Match:
         """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take"."""
         stems = self.stems(question)
+        if self._not_covered(stems):
+            best_in_scope = max((v for k, v in self.scores(stems).items() if k != OUT_OF_SCOPE), default=0.0)
+            return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=True)
         result = self._best(stems)
         if context in self._bags and self._language.context_words & set(words(question)):
             # "what are the symptoms of it": the question is about the previous topic unless its
@@ -216,6 +220,14 @@ class Matcher:
                 result = with_context
         _LOGGER.debug("match %r -> %s", question, result)
         return result
+
+    def _not_covered(self, stems: list[str]) -> bool:
+        """True when the question names a topic the guide says nothing about."""
+        return any(
+            tuple(stems[i : i + len(topic)]) == topic
+            for topic in self._uncovered
+            for i in range(len(stems) - len(topic) + 1)
+        )
 
     def _best(self, stems: list[str]) -> Match:
         ranked = sorted(self.scores(stems).items(), key=lambda kv: kv[1], reverse=True)

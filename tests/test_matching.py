@@ -38,7 +38,8 @@ def test_misheard_and_messy_questions(question, intent):
 
 @pytest.mark.parametrize(
     "question",
-    ["how much does it cost", "will my insurance pay", "can i drive after car t", "how do i fix my car",
+    ["what medicine do they give for cytokine release syndrome", "is the infusion covered by insurance",
+     "how much does it cost", "will my insurance pay", "can i drive after car t", "how do i fix my car",
      "what is the weather today", "tell me a joke", "how long will i stay in the hospital"],
 )
 def test_out_of_scope_questions_get_no_intent(question):
@@ -61,8 +62,8 @@ def test_follow_up_uses_the_previous_topic():
 def test_development_set_accuracy():
     scores = evaluate(Session.create(INTENTS), load_dev_set())
     assert scores.questions >= 150
-    # Measured 2026-11-27: 89.7% in scope, 90.7% rejection; the target is 95% for both.
-    assert scores.in_scope_accuracy >= 0.88, scores.misses
-    assert scores.out_of_scope_rejection >= 0.88, scores.misses
+    # In scope the target is 95%; 91.1% is what the matcher reaches (long, chatty questions miss).
+    assert scores.in_scope_accuracy >= 0.90, scores.misses
+    assert scores.out_of_scope_rejection >= 0.95, scores.misses
     assert scores.urgent_recall == 1.0, scores.misses
     assert scores.false_urgent == 0, scores.misses
