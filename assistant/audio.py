@@ -93,9 +93,10 @@ def read_wav(path: str | Path) -> Audio:
                     "record or export it again",
                 )
             samples = view[body : body + size]
-            break
-        if chunk_id == b"fmt ":
+        elif chunk_id == b"fmt ":
             fmt = data[body : body + size]
+        if fmt is not None and samples is not None:
+            break
         pos = body + size + (size & 1)  # chunks are padded to an even length
 
     if fmt is None:
@@ -539,6 +540,7 @@ class Player:
         self._last_callback = 0.0
         self._playing = False
         self._sd = None
+        self._latency = 0.0
 
     @property
     def rate(self) -> int:
@@ -624,6 +626,7 @@ class Player:
             callback=self._callback,
             finished_callback=self._on_finished,
         )  # fmt: skip
+        self._latency = float(stream.stream.latency)
         self._last_callback = time.monotonic()
         try:
             stream.stream.start()
@@ -652,11 +655,6 @@ class Player:
             self._wake.clear()
             self._check_alive()
         self._check_alive()
-        # PortAudio reports the end once the sound server has the last block, before
-        # it has been heard.
-        while not self._stop.is_set() and (left := self.last_played_at - time.monotonic()) > 0:
-            self._wake.wait(min(left, self.stall_timeout))
-            self._wake.clear()
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         now = time.monotonic()
@@ -678,9 +676,11 @@ class Player:
             done = self._feeding_done and not self._pending
         outdata[filled:] = 0
         if filled:
-            ahead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime)
-            self.last_played_at = now + ahead + filled / self.rate
-        if done:
+            ahead = time_info.outputBufferDacTime - time_info.currentTime
+            self.last_played_at = now + (ahead if ahead > 0 else self._latency) + filled / self.rate
+        # Some servers (PulseAudio through ALSA) drop what they still hold when the
+        # stream ends, so keep sending silence until the last sound has been heard.
+        if done and now >= self.last_played_at:
             self._drained = True
             raise self._sd.CallbackStop
 

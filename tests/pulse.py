@@ -9,10 +9,13 @@ libasound2-plugins, which pulseaudio depends on):
 - source "mic" is the default input; it hears whatever is played into sink
   "micfeed" (`play_into_mic`).
 
-A null sink renders in chunks as long as its slowest client allows (up to 2 s), so
-the harness keeps a 50 ms reader on each monitor; without it the virtual microphone
-delivers its first samples up to 2 s late. A null sink also drops what nobody
-records, so sound played into the microphone before a capture stream is open is lost.
+A null sink renders in blocks as long as its clients allow (up to 2 s), so the
+harness keeps a 10 ms reader on each monitor; without it the virtual microphone
+delivers its first samples up to 2 s late, and recordings of the speaker could only
+be timed to within a block. A null sink also drops what nobody records, so sound
+played into the microphone before a capture stream is open is lost. The speaker
+does not rewind: a rewind re-renders audio its monitor has already recorded, so the
+start of a new stream would be missing from recordings.
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ from typing import Iterator
 
 import numpy as np
 
-MONITOR_LATENCY_MS = 50
+MONITOR_LATENCY_MS = 10
+PLAYBACK_LATENCY_MS = 50
+"""Buffer of the player feeding the virtual microphone: long enough never to run dry."""
 RATE = 16000
 """Rate of the recordings made from the speaker's monitor."""
 
 _CONFIG = """\
 load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
-load-module module-null-sink sink_name=speaker rate=48000 sink_properties=device.description=Speaker
+load-module module-null-sink sink_name=speaker rate=48000 norewinds=1 sink_properties=device.description=Speaker
 load-module module-null-sink sink_name=micfeed rate=48000 sink_properties=device.description=MicrophoneFeed
 load-module module-remap-source source_name=mic master=micfeed.monitor channels=1 channel_map=mono source_properties=device.description=Microphone
 set-default-sink speaker
@@ -139,12 +144,19 @@ class PulseServer:
         process = self.spawn(
             [
                 "pacat", "--playback", "--device=micfeed", "--raw", "--format=float32le",
-                f"--rate={rate}", "--channels=1", f"--latency-msec={MONITOR_LATENCY_MS}",
+                f"--rate={rate}", "--channels=1", f"--latency-msec={PLAYBACK_LATENCY_MS}",
             ],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         threading.Thread(target=_feed, args=(process, data), daemon=True).start()
         return process
+
+    def play_wav_into_mic(self, path: Path, delay: float = 0.0) -> subprocess.Popen:
+        """Play a WAV file into the virtual microphone, after `delay` seconds of silence."""
+        from assistant.audio import read_wav
+
+        audio = read_wav(path)
+        return self.play_into_mic(audio.samples, audio.rate, delay)
 
     def record_speaker(self) -> Recorder:
         """Start recording what is played on the speaker."""
@@ -181,11 +193,7 @@ def _feed(process: subprocess.Popen, data: bytes) -> None:
 
 
 class Recorder:
-    """Records a monitor at 16 kHz mono, noting when each piece arrived.
-
-    Arrival times let a test put a sample on the `time.monotonic()` clock: a sample is
-    heard no later than the arrival of the piece holding it.
-    """
+    """Records a monitor at 16 kHz mono, noting when each piece arrived."""
 
     def __init__(self, process: subprocess.Popen):
         self._process = process
@@ -211,19 +219,29 @@ class Recorder:
         self._thread.join(5)
         return self.samples()
 
+    def save(self, path: Path) -> None:
+        """Write what was recorded so far as a 16 kHz WAV file."""
+        from assistant.audio import write_wav
+
+        write_wav(path, self.samples(), RATE)
+
     def samples(self) -> np.ndarray:
         with self._lock:
             data = b"".join(piece for _, piece in self._pieces)
         return np.frombuffer(data[: len(data) - len(data) % 4], "<f4").copy()
 
-    def arrival_time(self, index: int) -> float:
-        """`time.monotonic()` when sample `index` had arrived."""
-        offset = index * 4
+    def heard_at(self, index: int) -> float:
+        """Latest `time.monotonic()` at which sample `index` can have been played.
+
+        A piece arrives once its last sample has been played, so each sample is dated
+        back from its piece's arrival; the true time is earlier by the server's delay.
+        """
+        end = 0
         with self._lock:
             for arrived, piece in self._pieces:
-                if offset < len(piece):
-                    return arrived
-                offset -= len(piece)
+                end += len(piece)
+                if end >= 4 * index + 4:
+                    return arrived - (end // 4 - 1 - index) / RATE
         raise IndexError(f"sample {index} not recorded")
 
 
