@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_voice_options(say)
     say.set_defaults(run=_run_say)
 
+    devices = commands.add_parser("devices", help="list the microphones and speakers, with the defaults marked")
+    devices.add_argument("--json", action="store_true", help="one JSON object per device")
+    devices.set_defaults(run=_run_devices)
+
     _add_models_command(commands)
     return parser
 
@@ -248,6 +252,22 @@ def _run_say(args: argparse.Namespace) -> int:
         return 0
     with Speaker(args.output_device) as speaker:
         speaker.speak(text, voice)
+    return 0
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .audio import list_devices
+
+    found = list_devices()
+    if not found:
+        raise AudioError(
+            "no sound devices found; check a microphone and speakers are plugged in and switched on, "
+            "and that the sound server (PulseAudio or PipeWire) is running"
+        )
+    for device in found:
+        print(json.dumps(asdict(device), ensure_ascii=False) if args.json else device.describe())
     return 0
 
 

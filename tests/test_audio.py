@@ -1,6 +1,8 @@
+import json
 import shutil
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -489,3 +491,16 @@ def test_a_device_that_disappears_raises_instead_of_hanging(tmp_path, device):
     assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
     assert "sound server is running" in str(outcome[0])
 
+
+
+@pytest.mark.heavy
+def test_devices_command_lists_the_servers_devices(pulse_server):
+    command = [sys.executable, "-m", "assistant", "devices"]
+    listing = subprocess.run(command, env=pulse_server.client_env(), capture_output=True, text=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    assert "pulse" in listing.stdout
+    assert "[default input, default output]" in listing.stdout
+    as_json = subprocess.run([*command, "--json"], env=pulse_server.client_env(), capture_output=True, text=True, timeout=30)
+    devices = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert {"pulse", "default"} <= {d["name"] for d in devices}
+    assert all(d["default_rate"] > 0 for d in devices)
