@@ -62,8 +62,8 @@ def test_follow_up_uses_the_previous_topic():
 def test_development_set_accuracy():
     scores = evaluate(Session.create(INTENTS), load_dev_set())
     assert scores.questions >= 150
-    # In scope the target is 95%; 91.1% is what the matcher reaches (long, chatty questions miss).
-    assert scores.in_scope_accuracy >= 0.90, scores.misses
+    # In scope the target is 95%; 93.2% is what the matcher reaches (long, chatty questions miss).
+    assert scores.in_scope_accuracy >= 0.92, scores.misses
     assert scores.out_of_scope_rejection >= 0.95, scores.misses
     assert scores.urgent_recall == 1.0, scores.misses
     assert scores.false_urgent == 0, scores.misses
