@@ -317,3 +317,144 @@ except SpeechError as err:
 def test_missing_piper_is_reported_with_the_install_command() -> None:
     result = subprocess.run([sys.executable, "-c", MISSING_PIPER], capture_output=True, text=True, cwd=ROOT)
     assert "pip install '.[piper]' (or scripts/setup --piper)" in result.stdout, result.stderr
+
+
+# --- command line ------------------------------------------------------------
+
+
+def test_say_writes_the_answer_to_a_wav_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.audio import read_wav
+    from assistant.cli import main
+
+    out = tmp_path / "answer.wav"
+    assert main(["say", "Call your nurse. It is important.", "--out", str(out), "--rate", "120"]) == 0
+    sound = read_wav(out)
+    assert sound.rate == 22050 and rms(sound) > 0.02 and 1.5 < sound.duration < 5
+    assert main(["say", "   ", "--out", str(out)]) == 2
+    assert "nothing to say" in capsys.readouterr().err
+
+
+# --- playback on a private PulseAudio server (heavy) ---------------------------
+
+
+LOUD = 0.02
+
+
+def loud_windows(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Indexes of the 10 ms windows louder than LOUD."""
+    window = rate // 100
+    frames = samples[: len(samples) // window * window].reshape(-1, window)
+    return np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > LOUD)
+
+
+def heard_times(recorder) -> np.ndarray:
+    """When each loud 10 ms window of a speaker recording was heard (time.monotonic())."""
+    import pulse
+
+    window = pulse.RATE // 100
+    return np.array([recorder.heard_at(int(i) * window + window - 1) for i in loud_windows(recorder.samples(), pulse.RATE)])
+
+
+@pytest.mark.heavy
+def test_stop_mid_answer_silences_within_100_ms_and_the_next_answer_plays(pulse_server) -> None:
+    recorder = pulse_server.record_speaker()
+    time.sleep(0.2)
+    settings = VoiceSettings(rate=200)
+    with Speaker() as speaker:
+        started = time.monotonic()
+        worker = threading.Thread(target=speaker.speak, args=(LONG_ANSWER, settings))
+        worker.start()
+        time.sleep(2.0)  # into the second sentence of about 20 s of speech
+        while rms(Audio(recorder.samples()[-320:], 16000)) < LOUD:
+            time.sleep(0.005)  # stop during a word, not in a pause between words
+        stopped = time.monotonic()
+        speaker.stop()
+        worker.join(2)
+        returned = time.monotonic()
+        assert not worker.is_alive()
+        time.sleep(0.5)
+        second = time.monotonic()
+        speaker.speak("Call your nurse.", settings)
+        second_returned = time.monotonic()
+    time.sleep(0.2)
+    recorder.stop()
+
+    heard = heard_times(recorder)
+    first_answer, second_answer = heard[heard < second], heard[heard >= second]
+    print(
+        f"\nfirst sound {(first_answer.min() - started) * 1000:.0f} ms after speak(); last sound "
+        f"{(first_answer.max() - stopped) * 1000:.0f} ms after stop(); speak() returned after "
+        f"{(returned - stopped) * 1000:.0f} ms"
+    )
+    assert first_answer.min() - started < 1.0
+    assert first_answer.max() - stopped < 0.1
+    assert returned - stopped < 0.2
+    assert 0.5 < second_answer.max() - second_answer.min() < second_returned - second
+    assert second_answer.max() <= second_returned + 0.05
+
+
+@pytest.mark.heavy
+def test_piper_answer_plays_on_a_device_chosen_by_name(pulse_server) -> None:
+    pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
+    text = "It uses the body's immune cells. These cells are called T-cells."
+    sound = Speaker().synthesize(text, PIPER)
+    loud = loud_windows(sound.samples, sound.rate)
+    expected = (loud[-1] - loud[0] + 1) / 100
+    recorder = pulse_server.record_speaker()
+    time.sleep(0.2)
+    with Speaker(output_device="pulse") as speaker:
+        started = time.monotonic()
+        speaker.speak(text, PIPER)
+        returned = time.monotonic()
+    recorder.stop()
+    heard = heard_times(recorder)
+    print(f"\nPiper: first sound {(heard.min() - started) * 1000:.0f} ms after speak()")
+    assert heard.max() - heard.min() == pytest.approx(expected, abs=0.1)
+    assert returned - started > expected
+
+
+@pytest.mark.heavy
+def test_stop_while_the_first_sentence_is_synthesized_returns_at_once(pulse_server) -> None:
+    pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
+    recorder = pulse_server.record_speaker()
+    with Speaker() as speaker:
+        speaker.stop()  # nothing to stop: harmless
+        speaker.synthesize("Hello.", PIPER)  # the voice is loaded before timing
+        worker = threading.Thread(target=speaker.speak, args=(LONG_ANSWER, PIPER))
+        worker.start()
+        time.sleep(0.2)  # Piper needs about a second for the first sentence
+        stopped = time.monotonic()
+        speaker.stop()
+        worker.join(2)
+        assert not worker.is_alive()
+        assert time.monotonic() - stopped < 0.2
+    time.sleep(1.0)  # the abandoned sentence finishes synthesizing but is never played
+    recorder.stop()
+    assert len(heard_times(recorder)) == 0
+
+
+@pytest.mark.heavy
+def test_a_speaker_that_disappears_mid_answer_raises_an_audio_error(tmp_path: Path) -> None:
+    import pulse
+
+    from assistant.errors import AudioError
+
+    outcome: list[BaseException | None] = []
+
+    def speak() -> None:
+        try:
+            with Speaker() as speaker:
+                speaker.speak(LONG_ANSWER, ESPEAK)
+            outcome.append(None)
+        except BaseException as err:  # noqa: BLE001 - the test inspects whatever ended it
+            outcome.append(err)
+
+    with pulse.running(tmp_path / "pulse") as server:
+        worker = threading.Thread(target=speak)
+        worker.start()
+        time.sleep(1.0)
+        server.kill_daemon()
+        worker.join(5)
+        assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
+    assert "stopped playing" in str(outcome[0])
