@@ -32,6 +32,26 @@ def sample_answer(sentences: int) -> str:
     return " ".join(split_sentences(ANSWER)[:sentences])
 
 
+@dataclass
+class SpeechTiming:
+    """Synthesis of one answer by one engine (medians over the rounds)."""
+
+    engine: str
+    """Engine name."""
+    sentences: int
+    """Sentences in the answer."""
+    words: int
+    """Words in the answer."""
+    audio_s: float
+    """Length of the synthesized speech in seconds."""
+    first_audio_ms: float
+    """From the call until the first sentence's audio is ready."""
+    synthesis_ms: float
+    """From the call until the whole answer is synthesized."""
+    real_time_factor: float
+    """synthesis time / audio length; below 1 is faster than speaking."""
+
+
 def time_answer(speaker: Speaker, text: str, settings: VoiceSettings, rounds: int) -> SpeechTiming:
     """Synthesize `text` `rounds` times, sentence by sentence as `Speaker.speak` does."""
     firsts, totals, lengths = [], [], []

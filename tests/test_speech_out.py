@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -458,3 +457,14 @@ def test_a_speaker_that_disappears_mid_answer_raises_an_audio_error(tmp_path: Pa
         assert not worker.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
     assert "stopped playing" in str(outcome[0])
+
+
+def test_speech_bench_times_each_answer_length(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.bench_speech import run_speech_bench
+
+    numbers = run_speech_bench(rounds=1, engines=("pyttsx3",))
+    answers = numbers["answers"]
+    assert [a["sentences"] for a in answers] == [1, 3, 6]
+    assert all(0 < a["first_audio_ms"] <= a["synthesis_ms"] and a["audio_s"] > 0 for a in answers)
+    assert answers[0]["audio_s"] < answers[1]["audio_s"] < answers[2]["audio_s"]
+    assert "first audio ms" in capsys.readouterr().out
