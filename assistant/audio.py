@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import AudioError
 
-log = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(__name__)
 
 SPEECH_RATE = 16000
 """Sample rate the recognizers expect."""
@@ -174,7 +174,8 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
     try:
         Path(path).write_bytes(header + pcm)
     except OSError as exc:
-        raise AudioError(f"cannot write '{path}': {exc.strerror or exc}; check the folder exists and is writable") from None
+        problem = exc.strerror or exc
+        raise AudioError(f"cannot write '{path}': {problem}; check the folder exists and is writable") from None
 
 
 def read_wav_16k(path: str | Path) -> np.ndarray:
@@ -317,7 +318,7 @@ def _quiet_alsa() -> None:
     handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
 
     def handler(file, line, function, err, fmt):
-        log.debug("ALSA: %s (%s:%d)", (fmt or b"").decode(errors="replace"), (file or b"").decode(errors="replace"), line)
+        _LOGGER.debug("ALSA: %s (%s:%d)", (fmt or b"").decode(errors="replace"), (file or b"").decode(), line)
 
     _alsa_handler = handler_type(handler)
     lib.snd_lib_error_set_handler(_alsa_handler)
@@ -360,7 +361,11 @@ class Device:
 
     def describe(self) -> str:
         """One line for a device listing."""
-        roles = [r for r, on in (("default input", self.is_default_input), ("default output", self.is_default_output)) if on]
+        roles = [
+            role
+            for role, on in (("default input", self.is_default_input), ("default output", self.is_default_output))
+            if on
+        ]
         extra = f"  [{', '.join(roles)}]" if roles else ""
         return (
             f"{self.index:3d}  {self.name}  (in {self.max_input_channels}, out {self.max_output_channels}, "
@@ -377,8 +382,9 @@ def refresh_devices() -> None:
     sd = _sd()
     with _streams_lock:
         if _open_streams:
-            log.debug("not refreshing devices: %d stream(s) open", _open_streams)
+            _LOGGER.debug("not refreshing devices: %d stream(s) open", _open_streams)
             return
+        # sounddevice has no public rescan; restarting PortAudio is how it is done.
         sd._terminate()
         sd._initialize()
 
@@ -482,7 +488,7 @@ class _Stream:
                 self.stream.abort()
             self.stream.close()
         except Exception as exc:  # a vanished device can fail here too; nothing is left to save
-            log.debug("closing the audio stream failed: %s", exc)
+            _LOGGER.debug("closing the audio stream failed: %s", exc)
         finally:
             with _streams_lock:
                 _open_streams -= 1
@@ -563,7 +569,7 @@ class Player:
 
     def open(self) -> None:
         self.device = _device_info(find_device(self.device_spec, "output"))
-        log.debug("speaker: %s", self.device.describe())
+        _LOGGER.debug("speaker: %s", self.device.describe())
 
     def close(self) -> None:
         self.stop()
@@ -600,6 +606,8 @@ class Player:
                     if self._stop.is_set():
                         break
                     samples = resample(chunk.samples, chunk.rate, self.rate)
+                    if not len(samples):
+                        continue
                     with self._buffer_lock:
                         self._pending.append(samples)
                     if stream is None:
@@ -736,7 +744,7 @@ class Microphone:
     def open(self) -> None:
         sd = _sd()
         self.device = device = _device_info(find_device(self.device_spec, "input"))
-        log.debug("microphone: %s", device.describe())
+        _LOGGER.debug("microphone: %s", device.describe())
         blocksize = max(1, round(device.default_rate * self.block_seconds))
         self._queue = queue.Queue(maxsize=max(1, round(self.max_queued_seconds / self.block_seconds)))
         self._resampler = Resampler(device.default_rate, self.rate)

@@ -107,7 +107,9 @@ class PulseServer:
             self.spawn(self._parec(monitor), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Each sink finishes the 2 s block it began while idle before the new latency
         # applies; wait for that here rather than in the first test.
-        probes = [self.spawn(self._parec(monitor), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for monitor in monitors]
+        probes = [
+            self.spawn(self._parec(monitor), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for monitor in monitors
+        ]
         for probe in probes:
             probe.stdout.read1(4)
             probe.terminate()

@@ -44,6 +44,10 @@ def fmt_chunk(tag: int, channels: int, rate: int, bits: int, extensible: bool = 
     return plain + struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", tag) + guid_tail
 
 
+def fmt16(rate: int) -> bytes:
+    return chunk(b"fmt ", fmt_chunk(PCM, 1, rate, 16))
+
+
 def chunk(name: bytes, body: bytes, size: int | None = None) -> bytes:
     padding = b"\x00" if len(body) % 2 else b""
     return name + struct.pack("<I", len(body) if size is None else size) + body + padding
@@ -57,7 +61,8 @@ def riff(*chunks: bytes) -> bytes:
 def wav_bytes(samples: np.ndarray, rate: int, tag: int = PCM, bits: int = 16, extensible: bool = False) -> bytes:
     """A mono WAV file; a 2-D `samples` array gives one channel per column."""
     channels = 1 if samples.ndim == 1 else samples.shape[1]
-    return riff(chunk(b"fmt ", fmt_chunk(tag, channels, rate, bits, extensible)), chunk(b"data", encode(samples.reshape(-1), tag, bits)))
+    data = encode(samples.reshape(-1), tag, bits)
+    return riff(chunk(b"fmt ", fmt_chunk(tag, channels, rate, bits, extensible)), chunk(b"data", data))
 
 
 FORMATS = [
@@ -91,7 +96,7 @@ def test_read_wav_decodes_every_supported_format(tmp_path, tag, bits, extensible
 
 def test_read_wav_pcm_extremes_map_to_minus_one_and_nearly_one(tmp_path):
     path = tmp_path / "extremes.wav"
-    path.write_bytes(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 8000, 16)), chunk(b"data", struct.pack("<hhh", -32768, 0, 32767))))
+    path.write_bytes(riff(fmt16(8000), chunk(b"data", struct.pack("<hhh", -32768, 0, 32767))))
     assert read_wav(path).samples.tolist() == pytest.approx([-1.0, 0.0, 32767 / 32768])
 
 
@@ -114,7 +119,7 @@ def test_read_wav_skips_other_chunks_and_their_padding(tmp_path):
     path.write_bytes(
         riff(
             chunk(b"LIST", b"INFOISFT\x05\x00\x00\x00odd!!"),  # odd length, padded
-            chunk(b"fmt ", fmt_chunk(PCM, 1, 16000, 16)),
+            fmt16(16000),
             chunk(b"fact", struct.pack("<I", len(samples))),
             chunk(b"data", encode(samples, PCM, 16)),
         )
@@ -125,7 +130,7 @@ def test_read_wav_skips_other_chunks_and_their_padding(tmp_path):
 def test_read_wav_accepts_streamed_files_without_sizes(tmp_path):
     samples = tone(300, 0.1, 16000)
     path = tmp_path / "streamed.wav"
-    path.write_bytes(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 16000, 16)), chunk(b"data", encode(samples, PCM, 16), size=0xFFFFFFFF)))
+    path.write_bytes(riff(fmt16(16000), chunk(b"data", encode(samples, PCM, 16), size=0xFFFFFFFF)))
     assert len(read_wav(path).samples) == len(samples)
 
 
@@ -143,7 +148,8 @@ def test_read_wav_accepts_streamed_files_without_sizes(tmp_path):
 def test_read_wav_reads_files_written_by_sox(tmp_path, options, rate, channels):
     path = tmp_path / "sox.wav"
     subprocess.run(
-        ["sox", "-n", "-r", str(rate), "-c", str(channels), *options, str(path), "synth", "0.5", "sine", "1000", "vol", "0.5"],
+        ["sox", "-n", "-r", str(rate), "-c", str(channels), *options, str(path)]
+        + ["synth", "0.5", "sine", "1000", "vol", "0.5"],
         check=True,
     )
     result = read_wav(path)
@@ -162,18 +168,21 @@ def good_wav() -> bytes:
     return wav_bytes(tone(440, 0.1, 16000), 16000)
 
 
+silence = chunk(b"data", b"\x00" * 80)
+
+
 BAD_FILES = [
     pytest.param(b"", "empty", id="empty"),
     pytest.param(b"ID3\x04\x00\x00\x00\x00\x00\x00 mp3 data follows", "not a WAV file", id="mp3"),
     pytest.param(b"hello, I am a text file\n", "not a WAV file", id="text"),
     pytest.param(good_wav()[:30], "truncated", id="cut-in-format"),
     pytest.param(good_wav()[:1000], "truncated", id="cut-in-audio"),
-    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 16000, 16))), "('data') chunk is missing", id="no-data"),
+    pytest.param(riff(fmt16(16000)), "('data') chunk is missing", id="no-data"),
     pytest.param(riff(chunk(b"data", b"\x00\x00" * 10)), "('fmt ') chunk is missing", id="no-format"),
-    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 16000, 16)), chunk(b"data", b"")), "no audio", id="no-samples"),
-    pytest.param(riff(chunk(b"fmt ", fmt_chunk(6, 1, 8000, 8)), chunk(b"data", b"\x55" * 80)), "format code 0x0006", id="a-law"),
-    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 8000, 12)), chunk(b"data", b"\x00" * 30)), "12-bit PCM", id="12-bit"),
-    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 0, 8000, 16)), chunk(b"data", b"\x00" * 30)), "0 channels", id="no-channels"),
+    pytest.param(riff(fmt16(16000), chunk(b"data", b"")), "no audio", id="no-samples"),
+    pytest.param(riff(chunk(b"fmt ", fmt_chunk(6, 1, 8000, 8)), silence), "format code 0x0006", id="a-law"),
+    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 1, 8000, 12)), silence), "12-bit PCM", id="12-bit"),
+    pytest.param(riff(chunk(b"fmt ", fmt_chunk(PCM, 0, 8000, 16)), silence), "0 channels", id="no-channels"),
 ]
 
 
@@ -242,7 +251,9 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
 
 
-RATE_PAIRS = [(44100, 16000), (48000, 16000), (22050, 16000), (8000, 16000), (16000, 44100), (22050, 48000), (11025, 16000)]
+RATE_PAIRS = [
+    (44100, 16000), (48000, 16000), (22050, 16000), (11025, 16000), (8000, 16000), (16000, 44100), (22050, 48000),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("src, dst", RATE_PAIRS)
@@ -422,7 +433,7 @@ def test_stop_from_another_thread_ends_playback_within_100_ms_and_the_player_pla
     assert len(silent_after_first), "the second sound followed the first without a pause"
     first_end = silent_after_first[0]
     stop_latency = recorder.heard_at(first_end) - stopped
-    print(f"\nstop() to silence: {stop_latency * 1000:.0f} ms (upper bound); play() returned after {(returned - stopped) * 1000:.0f} ms")
+    print(f"\nstop() to silence: {stop_latency * 1000:.0f} ms; play() returned {(returned - stopped) * 1000:.0f} ms after")
     assert stop_latency < 0.1
     assert returned - stopped < 0.2
     assert dominant_frequency(recorded[first:first_end], pulse.RATE) == pytest.approx(440, abs=3)
@@ -496,11 +507,12 @@ def test_a_device_that_disappears_raises_instead_of_hanging(tmp_path, device):
 @pytest.mark.heavy
 def test_devices_command_lists_the_servers_devices(pulse_server):
     command = [sys.executable, "-m", "assistant", "devices"]
-    listing = subprocess.run(command, env=pulse_server.client_env(), capture_output=True, text=True, timeout=30)
+    env = pulse_server.client_env()
+    listing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
     assert listing.returncode == 0, listing.stderr
     assert "pulse" in listing.stdout
     assert "[default input, default output]" in listing.stdout
-    as_json = subprocess.run([*command, "--json"], env=pulse_server.client_env(), capture_output=True, text=True, timeout=30)
+    as_json = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=30)
     devices = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert {"pulse", "default"} <= {d["name"] for d in devices}
     assert all(d["default_rate"] > 0 for d in devices)
