@@ -529,7 +529,7 @@ class Speaker:
                 if utterance.stopped.is_set():
                     break
                 utterance.chunks.put(sentence)
-        except (SpeechError, AudioError, InputError) as err:
+        except Exception as err:  # noqa: BLE001 - raised again by `speak`, in the caller's thread
             utterance.error = err
         finally:
             utterance.chunks.put(_END)

@@ -85,6 +85,8 @@ def test_project_lexicon_loads_and_every_entry_changes_something() -> None:
         ("take 5 mg/day", "take 5 milligrams a day"),
         ("see Dr. Lee, e.g. today", "see Doctor Lee, for example, today"),
         ("No. 5 please. No, thanks.", "number 5 please. No, thanks."),
+        ("at 5:00 p.m. or 10:00, not 10:30", "at 5 p.m. or 10 o'clock, not 10:30"),
+        ("48-72 hours, 1–2 weeks", "48 to 72 hours, 1 to 2 weeks"),
         # Whole words only, and case-sensitive unless the entry says otherwise.
         ("IVY and CARTON and the car", "IVY and CARTON and the car"),
     ],
