@@ -284,12 +284,17 @@ class Pyttsx3Engine:
         self._espeak = self._espeak_binding()
         self._lock = threading.Lock()
         self._finished = threading.Event()
+        self._completed = False
         self._errors: list[BaseException] = []
-        self._engine.connect("finished-utterance", lambda **_: self._finished.set())
+        self._engine.connect("finished-utterance", self._on_finished)
         self._engine.connect("error", lambda exception=None, **_: self._errors.append(exception))
         self._default_voice = self._engine.getProperty("voice")
         self._voices = list(self._engine.getProperty("voices"))
         self._applied: tuple[int, float, str] | None = None
+
+    def _on_finished(self, completed: bool = True, **_: object) -> None:
+        self._completed = completed
+        self._finished.set()
 
     def _espeak_binding(self):  # noqa: ANN202 - pyttsx3's ctypes module, or None off Linux
         # Two eSpeak driver quirks need its module and its ctypes binding: see _wait_until_idle,
@@ -352,6 +357,8 @@ class Pyttsx3Engine:
                 )
             if self._errors:
                 raise SpeechError(f"eSpeak NG failed: {self._errors[0]}")
+            if not self._completed:
+                raise SpeechError(f"eSpeak NG was interrupted while saying {text!r}; try again")
             try:
                 return audio.read_wav(path)
             except AudioError as err:
