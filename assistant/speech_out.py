@@ -117,7 +117,10 @@ class Lexicon:
         alternatives = []
         for entry in entries:
             for form in entry.written:
-                (self._folded if entry.ignore_case else self._forms)[form.casefold() if entry.ignore_case else form] = entry
+                if entry.ignore_case:
+                    self._folded[form.casefold()] = entry
+                else:
+                    self._forms[form] = entry
                 alternatives.append((form, entry.ignore_case))
         # Longest first, so "CAR T" wins over "CAR" at the same position.
         alternatives.sort(key=lambda item: -len(item[0]))
