@@ -39,9 +39,10 @@ class Output:
         if self._stack:
             self._stack.close()
 
-    def show(self, reply: Reply, session: Session) -> None:
+    def show(self, reply: Reply, session: Session, transcript: str | None = None) -> None:
         if self.json:
-            print(json.dumps(reply.to_dict(), ensure_ascii=False), flush=True)
+            extra = {} if transcript is None else {"transcript": transcript}
+            print(json.dumps({**reply.to_dict(), **extra}, ensure_ascii=False), flush=True)
         elif reply.answer:
             print(reply.answer, flush=True)
         if self.out and reply.answer:
@@ -106,8 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer questions given on the command line (or '-' for stdin)")
     ask.add_argument("questions", nargs="*", metavar="QUESTION", help="a question; '-' reads one per line from stdin")
+    ask.add_argument("--audio", nargs="+", type=Path, metavar="WAV", help="spoken questions in WAV files")
     _add_output_options(ask)
+    _add_recognizer_options(ask)
     ask.set_defaults(run=_run_ask)
+
+    listen = commands.add_parser("listen", help="hands-free: listen, answer aloud, listen again")
+    listen.add_argument("--json", action="store_true", help="one JSON object per answer instead of captions")
+    listen.add_argument("--no-speak", action="store_true", help="show answers without speaking them")
+    listen.add_argument("--wake", metavar="PHRASE", help='answer only questions that start with PHRASE ("hello helper")')
+    listen.add_argument("--push-to-talk", action="store_true", help="Enter starts and ends each question")
+    listen.add_argument("--input-device", help="microphone name or index ('assistant devices' lists them)")
+    listen.add_argument("--trailing-silence", type=float, default=0.6, help="seconds of silence that end a question")
+    _add_recognizer_options(listen)
+    add_voice_options(listen)
+    listen.set_defaults(run=_run_listen)
 
     chat = commands.add_parser("chat", help="a conversation typed on the keyboard (or piped in, with --json)")
     _add_output_options(chat)
@@ -143,6 +157,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     add_voice_options(parser)
 
 
+def _add_recognizer_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("speech recognition")
+    group.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto",
+                       help="recognizer: Vosk when an English model is installed, else PocketSphinx (default: auto)")
+    group.add_argument("--model", type=Path, help="a Vosk model folder ('assistant models' installs one)")
+
+
 def add_voice_options(parser: argparse.ArgumentParser) -> None:
     voice = parser.add_argument_group("voice")
     voice.add_argument("--rate", type=int, help="speaking rate in words per minute (100-240)")
@@ -168,7 +189,7 @@ def _output(args: argparse.Namespace) -> Output:
 
 def _run_ask(args: argparse.Namespace) -> int:
     questions = list(_questions(args.questions))
-    if not questions:
+    if not questions and not args.audio:
         raise InputError("no question given; try: assistant ask \"what are the side effects\"")
     session = _session(args)
     status = 0
@@ -180,7 +201,60 @@ def _run_ask(args: argparse.Namespace) -> int:
                 # One empty line of many should not stop the others from being answered.
                 print(f"assistant: {err}", file=sys.stderr)
                 status = err.exit_code
+        if args.audio:
+            status = _ask_audio(args, session, output) or status
     return status
+
+
+def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> int:
+    from .audio import SPEECH_RATE, read_wav, resample
+    from .listen import question_text
+    from .speech_in import make_recognizer
+
+    recognizer = make_recognizer(args.engine, session.intents.phrases(), args.model)
+    status = 0
+    for path in args.audio:
+        try:
+            sound = read_wav(path)
+            transcript = question_text(recognizer.transcribe(resample(sound.samples, sound.rate, SPEECH_RATE)))
+            if not transcript:
+                raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
+            output.show(session.respond(transcript), session, transcript)
+        except (AudioError, InputError) as err:
+            # A bad file is reported and skipped: the other files are still answered.
+            print(f"assistant: {err}", file=sys.stderr)
+            status = err.exit_code
+    return status
+
+
+def _run_listen(args: argparse.Namespace) -> int:
+    from .audio import Microphone
+    from .listen import Captions, HandsFree, ListenOptions
+    from .speech_in import make_recognizer
+
+    session = _session(args)
+    options = ListenOptions(
+        wake=args.wake, push_to_talk=args.push_to_talk, speak=not args.no_speak, json=args.json,
+        trailing_silence=args.trailing_silence,
+    )
+    recognizer = make_recognizer(args.engine, session.intents.phrases(), args.model)
+    with ExitStack() as stack:
+        speaker = None
+        if options.speak:
+            from .speech_out import Speaker
+
+            try:
+                speaker = stack.enter_context(Speaker(args.output_device))
+            except (SpeechError, AudioError) as err:
+                print(f"assistant: cannot speak: {err}. Answers are shown as text only.", file=sys.stderr)
+        try:
+            microphone = stack.enter_context(Microphone(args.input_device))
+        except AudioError as err:
+            print(f"assistant: {err}\nassistant: no microphone, so type your questions instead.", file=sys.stderr)
+            args.json, args.out, args.no_speak = options.json, None, not options.speak
+            return _run_chat(args)
+        HandsFree(session, recognizer, speaker, Captions(as_json=options.json), options).run(microphone)
+    return 0
 
 
 def _questions(items: Iterable[str]) -> Iterator[str]:

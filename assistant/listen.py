@@ -1,0 +1,189 @@
+"""Hands-free: listen, recognize, answer aloud, listen again, with captions for the room.
+
+Half-duplex: while an answer plays, and for a short tail after it, what the microphone hears is
+thrown away, so the assistant never answers its own voice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from .audio import Microphone, to_pcm16
+from .dialogue import Reply, Session
+from .errors import AudioError, SpeechError
+from .speech_in import Endpointer, Recognizer, Transcript, listen, words_of
+
+_LOGGER = logging.getLogger(__name__)
+
+# Below this share of words confirmed by the open-vocabulary pass, the domain transcript is a guess.
+MIN_IN_DOMAIN = 0.5
+
+
+@dataclass
+class ListenOptions:
+    """How the hands-free loop behaves."""
+
+    wake: str | None = None
+    """A phrase that must start each question ("hello helper"), or None to answer everything."""
+    push_to_talk: bool = False
+    """Enter starts and ends each question, for noisy rooms."""
+    speak: bool = True
+    """Speak the answers (captions are always shown)."""
+    json: bool = False
+    """Write one JSON object per answer instead of captions."""
+    tail: float = 0.3
+    """Seconds after playback during which the microphone is still ignored."""
+    trailing_silence: float = 0.6
+    """Seconds of silence that end a question."""
+
+
+def question_text(transcript: Transcript) -> str:
+    """The words to answer: the domain transcript, or what the open pass heard when it disagrees."""
+    if transcript.in_domain is not None and transcript.in_domain < MIN_IN_DOMAIN and transcript.open_text:
+        _LOGGER.info("domain transcript %r not confirmed; using %r", transcript.text, transcript.open_text)
+        return transcript.open_text
+    return transcript.text
+
+
+def strip_wake(text: str, wake: str) -> str | None:
+    """The question after the wake phrase, "" when only the wake phrase was said, None without it."""
+    heard, wanted = words_of(text), words_of(wake)
+    if heard[: len(wanted)] != wanted:
+        return None
+    return " ".join(heard[len(wanted) :])
+
+
+class Captions:
+    """Large, plain lines for people who hear poorly, and for nurses; or JSON lines for machines."""
+
+    def __init__(self, out: TextIO = sys.stdout, as_json: bool = False) -> None:
+        self.out = out
+        self.as_json = as_json
+
+    def status(self, text: str) -> None:
+        if self.as_json:
+            print(json.dumps({"status": text}, ensure_ascii=False), file=self.out, flush=True)
+        else:
+            print(f"\n  {text}", file=self.out, flush=True)
+
+    def reply(self, reply: Reply, transcript: str) -> None:
+        if self.as_json:
+            print(json.dumps({**reply.to_dict(), "transcript": transcript}, ensure_ascii=False), file=self.out, flush=True)
+            return
+        print(f"\n  YOU SAID:   {transcript.upper()}", file=self.out)
+        if reply.urgent:
+            print("  !!! URGENT !!!", file=self.out)
+        if reply.answer:
+            print(f"  ANSWER:     {reply.answer}", file=self.out, flush=True)
+
+
+class HandsFree:
+    """The listen-answer loop over a microphone, a recognizer and (optionally) a speaker."""
+
+    def __init__(self, session: Session, recognizer: Recognizer, speaker, captions: Captions, options: ListenOptions):
+        self.session = session
+        self.recognizer = recognizer
+        self.speaker = speaker
+        self.captions = captions
+        self.options = options
+        self.endpointer = Endpointer(trailing_silence=options.trailing_silence)
+        self._awake = options.wake is None
+
+    def run(self, microphone: Microphone) -> None:
+        """Answer questions until "goodbye" or Ctrl-C."""
+        self.say(self.session.opening())
+        self.captions.status("Listening. Ask a question about CAR T-cell therapy." + (
+            f' Start with "{self.options.wake}".' if self.options.wake else ""
+        ))
+        while True:
+            transcript = self._next_question(microphone)
+            if transcript is None:
+                continue
+            reply = self.hear(transcript)
+            if reply is not None and reply.action == "goodbye":
+                return
+
+    def hear(self, transcript: Transcript) -> Reply | None:
+        """Answer one recognized utterance (aloud and in captions); None when it is ignored."""
+        text = question_text(transcript)
+        if self.options.wake and not self._awake:
+            after = strip_wake(text, self.options.wake)
+            if after is None:
+                _LOGGER.info("ignored without wake phrase: %r", text)
+                return None
+            if not after:
+                self._awake = True
+                self.say("Yes?")
+                return None
+            text = after
+        self._awake = self.options.wake is None
+        if not words_of(text):
+            return None
+        reply = self.session.respond(text)
+        self.captions.reply(reply, text)
+        if reply.answer:
+            self.say(reply.answer)
+        return reply
+
+    def say(self, text: str) -> None:
+        if not (self.options.speak and self.speaker):
+            return
+        try:
+            with _stop_on_key(self.speaker):
+                self.speaker.speak(text, self.session.voice)
+        except (SpeechError, AudioError) as err:
+            self.captions.status(f"Cannot speak ({err}). Answers are shown as text only.")
+            self.options.speak = False
+
+    def _next_question(self, microphone: Microphone) -> Transcript | None:
+        # Half-duplex: forget whatever was captured while the answer played.
+        time.sleep(self.options.tail)
+        microphone.clear()
+        if self.options.push_to_talk:
+            return self._push_to_talk(microphone)
+        return listen(microphone.frames(), self.recognizer, self.endpointer)
+
+    def _push_to_talk(self, microphone: Microphone) -> Transcript | None:
+        self.captions.status("Press Enter, ask your question, then press Enter again.")
+        if not sys.stdin.readline():
+            raise KeyboardInterrupt
+        microphone.clear()
+        done = threading.Event()
+        threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+        self.recognizer.reset()
+        while not done.is_set():
+            self.recognizer.accept(to_pcm16(microphone.read()))
+        return self.recognizer.final()
+
+
+class _stop_on_key:
+    """While an answer plays, any key (Enter on a line-buffered terminal) stops it."""
+
+    def __init__(self, speaker) -> None:
+        self.speaker = speaker
+        self._done = threading.Event()
+
+    def __enter__(self) -> _stop_on_key:
+        if sys.stdin and sys.stdin.isatty():
+            threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        import select
+
+        while not self._done.is_set():
+            ready, _, _ = select.select([sys.stdin], [], [], 0.05)
+            if ready:
+                sys.stdin.readline()
+                self.speaker.stop()
+                return
+
