@@ -410,7 +410,9 @@ def test_piper_answer_plays_on_a_device_chosen_by_name(pulse_server) -> None:
     recorder.stop()
     heard = heard_times(recorder)
     print(f"\nPiper: first sound {(heard.min() - started) * 1000:.0f} ms after speak()")
-    assert heard.max() - heard.min() == pytest.approx(expected, abs=0.1)
+    # Piper's durations vary by about 0.1 s from one synthesis to the next; a missing
+    # sentence or a pause waiting for one would be off by a second or more.
+    assert heard.max() - heard.min() == pytest.approx(expected, abs=0.3)
     assert returned - started > expected
 
 
