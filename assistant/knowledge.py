@@ -24,8 +24,31 @@ _LOGGER = logging.getLogger(__name__)
 
 _MAX_HEADING_WORDS = 12
 _FAQ_HEADINGS = {"frequently asked questions", "faq", "faqs"}
-# A sentence ends at ., ! or ? followed by a space and a capital letter or digit.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+# Abbreviations after which a period never ends a sentence (lowercase, final period removed).
+_NEVER_FINAL = {"dr", "mr", "mrs", "ms", "prof", "st", "jr", "sr", "vs", "e.g", "i.e", "approx", "no", "cf", "fig"}
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text` in order, punctuation kept; line breaks always end a sentence.
+
+    A ".", "!" or "?" followed by space ends a sentence unless the next word starts with a
+    lowercase letter, the word before is an abbreviation such as "Dr." or "e.g.", or it is
+    an initial ("J. Smith").
+    """
+    sentences: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            following = line[match.end() : match.end() + 1]
+            word = line[:match.start() + 1].rsplit(None, 1)[-1].lstrip("(\"'\u201c\u2018")
+            is_initial = len(word) == 2 and word[0].isupper() and word[1] == "."
+            if following.islower() or word.lower().rstrip(".") in _NEVER_FINAL or is_initial:
+                continue
+            sentences.append(line[start : match.end()].strip())
+            start = match.end()
+        sentences.append(line[start:].strip())
+    return [s for s in sentences if any(c.isalnum() for c in s)]
 
 
 @dataclass
@@ -125,11 +148,6 @@ class Guide:
         except OSError as err:
             raise GuideError(f"cannot read guide '{path}': {err.strerror}") from err
         return cls.from_text(text, Path(path))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, punctuation kept."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 def _tidy(line: str) -> str:
