@@ -191,16 +191,17 @@ def ipa_to_arpabet(ipa: str) -> list[str]:
             pos += 1
             continue
         for phone in _IPA_TO_ARPABET[unit].split():
-            # An r-coloured vowel already carries the R that eSpeak writes after it.
-            if not (phone == "R" and phones and phones[-1] == "ER"):
+            # eSpeak writes the R of "ɑːɹ" or "ɚ" again before a following vowel; one is spoken.
+            if not (phones and (phone == phones[-1] or (phone == "R" and phones[-1] == "ER"))):
                 phones.append(phone)
         pos += len(unit)
     return phones
 
 
 def espeak_pronunciations(words: Sequence[str]) -> dict[str, list[str]]:
-    """ARPAbet pronunciations of words by eSpeak NG's en-us rules; empty when eSpeak NG is missing."""
-    words = [w for w in words if w]
+    """ARPAbet pronunciations by eSpeak NG's en-us rules of words, or of short texts read as one
+    word ("I V"); empty when eSpeak NG is missing."""
+    words = [w for w in dict.fromkeys(words) if w.strip()]
     executable = shutil.which("espeak-ng")
     if not words:
         return {}
@@ -225,6 +226,16 @@ def espeak_pronunciations(words: Sequence[str]) -> dict[str, list[str]]:
         _LOGGER.warning("eSpeak NG returned %d lines for %d words; pronunciations skipped", len(lines), len(words))
         return {}
     return {word: phones for word, line in zip(words, lines) if (phones := ipa_to_arpabet(line))}
+
+
+def _spelled(word: str, bundled: Mapping[str, list[str]]) -> list[str] | None:
+    """The word read letter by letter ("crs" -> S IY AA R EH S), from the dictionary's letters."""
+    phones: list[str] = []
+    for letter in word:
+        if letter not in bundled:
+            return None
+        phones += bundled[letter][0].split()[1:]
+    return phones
 
 
 # ---------------------------------------------------------------------------
@@ -338,12 +349,16 @@ def _import_pocketsphinx():
     return pocketsphinx
 
 
+_DICT_ENTRY = re.compile(r"^([^ (]+)(?:\(\d+\))? .*$", re.M)
+_PLAIN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
 def _bundled_pronunciations(ps) -> dict[str, list[str]]:
     """The bundled dictionary: word -> its lines ("word(2) PH ONES" for alternates)."""
     entries: dict[str, list[str]] = defaultdict(list)
-    with open(ps.get_model_path("en-us/cmudict-en-us.dict"), encoding="utf-8") as bundled:
-        for line in bundled:
-            entries[line.split("(", 1)[0].split(" ", 1)[0]].append(line.rstrip("\n"))
+    text = Path(ps.get_model_path("en-us/cmudict-en-us.dict")).read_text(encoding="utf-8")
+    for match in _DICT_ENTRY.finditer(text):
+        entries[match[1]].append(match[0])
     return entries
 
 
@@ -351,15 +366,28 @@ def _general_english(ps, candidates: Iterable[str], count: int) -> dict[str, flo
     """The `count` most probable plain words of the bundled general English model, with probabilities."""
     decoder = ps.Decoder(lm=None, dict=None, loglevel="FATAL")
     model = ps.NGramModel(decoder.config, decoder.logmath, ps.get_model_path("en-us/en-us.lm.bin"))
-    scored = sorted(((model.prob([w]), w) for w in candidates if re.fullmatch(r"[a-z]+('[a-z]+)?", w)), reverse=True)
+    prob = model.prob
+    scored = sorted(((prob([w]), w) for w in candidates if _PLAIN_WORD.fullmatch(w)), reverse=True)
     return {w: decoder.logmath.exp(score) for score, w in scored[:count]}
 
 
+# Unknown words this short are usually abbreviations said letter by letter ("CRS", "IV").
+_MAX_SPELLED = 3
+
+
 def _write_domain_model(
-    ps, phrases: Sequence[str], order: int, general_words: int, general_weight: float, folder: Path
+    ps,
+    phrases: Sequence[str],
+    order: int,
+    general_words: int,
+    general_weight: float,
+    respellings: Mapping[str, str],
+    folder: Path,
 ) -> tuple[Path, Path, frozenset[str]]:
     """Write a language model of the phrases and a dictionary of just its words into a folder.
 
+    Words the bundled dictionary lacks are pronounced by eSpeak NG, both as written and as
+    respelled in `respellings` ("chimeric" -> "kai-merric"), and letter by letter when short.
     A dictionary limited to the model's words keeps start-up fast: with the full bundled
     dictionary PocketSphinx takes about a second to load even a small language model.
     """
@@ -367,8 +395,14 @@ def _write_domain_model(
     vocabulary = {w for words in sentences for w in words}
     bundled = _bundled_pronunciations(ps)
     background = _general_english(ps, bundled, general_words) if general_words else {}
-    added = espeak_pronunciations(sorted(vocabulary - set(bundled)))
-    _LOGGER.debug("pronunciations from eSpeak NG: %s", added)
+    missing = sorted(vocabulary - set(bundled))
+    spoken = espeak_pronunciations(missing + [respellings[w] for w in missing if w in respellings])
+    added: dict[str, list[list[str]]] = {}
+    for word in missing:
+        variants = [spoken.get(word), spoken.get(respellings.get(word, "")), _spelled(word, bundled) if len(word) <= _MAX_SPELLED else None]
+        if variants := [v for i, v in enumerate(variants) if v and v not in variants[:i]]:
+            added[word] = variants
+    _LOGGER.debug("pronunciations of words missing from the dictionary: %s", added)
     unknown = vocabulary - set(bundled) - set(added)
     if unknown:
         _LOGGER.info("left out of the language model, no pronunciation: %s", ", ".join(sorted(unknown)))
@@ -377,7 +411,8 @@ def _write_domain_model(
     if not sentences:
         raise RecognizerError("no phrase has a pronounceable English word; give the recognizer English phrases")
     entries = [line for w in sorted((vocabulary | set(background)) - set(added)) for line in bundled[w]]
-    entries += [f"{word} {' '.join(phones)}" for word, phones in added.items()]
+    for word, variants in added.items():
+        entries += [f"{word}{f'({i})' if i > 1 else ''} {' '.join(phones)}" for i, phones in enumerate(variants, 1)]
     lm = folder / "domain.arpa"
     lm.write_text(build_arpa(sentences, order, background, general_weight), encoding="utf-8")
     dictionary = folder / "domain.dict"
@@ -391,8 +426,9 @@ class PocketSphinxRecognizer(Recognizer):
     By default it decodes with a trigram model of the phrases that backs off to the
     `general_words` most frequent words of general English: the domain's questions are
     favoured, other speech still comes out as the ordinary words it is rather than as forced
-    domain words. With `open_vocabulary`, or without phrases, it uses the bundled general
-    English model, which has never heard of most of the guide's medical words.
+    domain words. `respellings` say how words are pronounced that the bundled dictionary lacks
+    ("chimeric" -> "kai-merric"). With `open_vocabulary`, or without phrases, it uses the
+    bundled general English model, which has never heard of most of the guide's medical words.
     """
 
     name = "pocketsphinx"
@@ -403,6 +439,7 @@ class PocketSphinxRecognizer(Recognizer):
         open_vocabulary: bool = False,
         general_words: int = GENERAL_WORDS,
         general_weight: float = GENERAL_WEIGHT,
+        respellings: Mapping[str, str] | None = None,
         order: int = 3,
     ):
         ps = _import_pocketsphinx()
@@ -417,7 +454,7 @@ class PocketSphinxRecognizer(Recognizer):
             else:
                 with tempfile.TemporaryDirectory() as folder:
                     lm, dictionary, self.vocabulary = _write_domain_model(
-                        ps, phrases, order, general_words, general_weight, Path(folder)
+                        ps, phrases, order, general_words, general_weight, respellings or {}, Path(folder)
                     )
                     self._decoder = ps.Decoder(lm=str(lm), dict=str(dictionary), **options)
         except (RuntimeError, ValueError) as exc:
@@ -426,6 +463,13 @@ class PocketSphinxRecognizer(Recognizer):
             ) from None
         self._frame_seconds = 1.0 / self._decoder.config["frate"]
         self._started = False
+
+    def pronunciations(self, word: str) -> list[str]:
+        """The phone strings the recognizer listens for when `word` is said; empty if it cannot produce it."""
+        found = []
+        while phones := self._decoder.lookup_word(word if not found else f"{word}({len(found) + 1})"):
+            found.append(phones)
+        return found
 
     def accept(self, pcm16: bytes) -> None:
         if not self._started:
@@ -608,15 +652,26 @@ def make_recognizer(
 
     if engine not in ENGINES:
         raise InputError(f"unknown speech recognizer {engine!r}; use one of: {', '.join(ENGINES)}")
-    if engine == "pocketsphinx":
-        return PocketSphinxRecognizer(phrases, open_vocabulary=open_vocabulary)
-    path = find_model(model_path)
-    if path is not None:
-        return VoskRecognizer(path, phrases, open_vocabulary=open_vocabulary)
-    if engine == "vosk":
-        raise ModelError(f"no English Vosk model is installed; {install_hint()}")
-    _LOGGER.info("recognizing speech with PocketSphinx; for better recognition %s", install_hint())
-    return PocketSphinxRecognizer(phrases, open_vocabulary=open_vocabulary)
+    if engine != "pocketsphinx":
+        path = find_model(model_path)
+        if path is not None:
+            return VoskRecognizer(path, phrases, open_vocabulary=open_vocabulary)
+        if engine == "vosk":
+            raise ModelError(f"no English Vosk model is installed; {install_hint()}")
+        _LOGGER.info("recognizing speech with PocketSphinx; for better recognition %s", install_hint())
+    return PocketSphinxRecognizer(phrases, open_vocabulary=open_vocabulary, respellings=lexicon_respellings())
+
+
+def lexicon_respellings() -> dict[str, str]:
+    """One-word forms of the pronunciation lexicon (intents/pronunciation.yaml) -> how they are said."""
+    from .speech_out import default_lexicon
+
+    return {
+        words[0]: entry.say
+        for entry in default_lexicon().entries
+        for form in entry.written
+        if len(words := words_of(form)) == 1
+    }
 
 
 # ---------------------------------------------------------------------------

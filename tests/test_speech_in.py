@@ -23,6 +23,7 @@ from assistant.speech_in import (
     build_arpa,
     espeak_pronunciations,
     ipa_to_arpabet,
+    lexicon_respellings,
     listen,
     make_recognizer,
     words_of,
@@ -63,7 +64,7 @@ def phrases() -> list[str]:
 
 @pytest.fixture(scope="module")
 def sphinx(phrases) -> PocketSphinxRecognizer:
-    return PocketSphinxRecognizer(phrases)
+    return PocketSphinxRecognizer(phrases, respellings=lexicon_respellings())
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +94,14 @@ def test_espeak_gives_pronunciations_for_words_the_dictionary_lacks():
     assert found["cytokine"] == "S AY T AH K AY N".split()
     assert found["leukapheresis"][:3] == ["L", "UW", "K"]
     assert found["chimeric"][-3:] == ["R", "IH", "K"]
+
+
+def test_missing_words_are_pronounced_as_written_respelled_and_spelled(sphinx):
+    assert sphinx.pronunciations("chimeric") == ["CH AY M EH R IH K", "K AY M EH R IH K"]
+    assert sphinx.pronunciations("crs") == ["S IY AA R EH S"]
+    assert "AY V IY" in sphinx.pronunciations("iv")  # eSpeak alone reads it as "roman four"
+    assert sphinx.pronunciations("therapy") == ["TH EH R AH P IY"]  # from the bundled dictionary
+    assert sphinx.pronunciations("xylophone") == []
 
 
 def parse_arpa(text: str) -> tuple[dict, dict]:
