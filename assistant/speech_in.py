@@ -10,7 +10,9 @@ Two recognizer engines share one small streaming interface (`Recognizer`):
 
 A domain-constrained recognizer tends to hear everything as domain words. Each transcript
 therefore carries the engine's confidence and the share of its content words that belong to
-the domain vocabulary (`Transcript.in_domain`), for the caller to judge what was really asked.
+the domain vocabulary (`Transcript.in_domain`), and Vosk, whose grammar cannot back off to
+general English, can add what a second pass without the grammar heard (`Transcript.open_text`),
+for the caller to judge what was really asked.
 
 `Endpointer` decides when the user has stopped talking, from the signal energy against an
 adaptive noise floor; `listen` ties a block source, the endpointer and a recognizer together.
@@ -81,6 +83,8 @@ class Transcript:
     in_domain: float | None = None
     """Share of the transcript's content words (not FUNCTION_WORDS) that are in the domain
     vocabulary, 0..1; None without a domain vocabulary or without content words."""
+    open_text: str | None = None
+    """What a second pass without the domain grammar heard, when one ran (Vosk with `open_pass`)."""
 
 
 # ---------------------------------------------------------------------------
@@ -550,19 +554,51 @@ def _load_vosk_model(path: Path):
     return model, layout.runtime_grammar
 
 
+class _VoskStream:
+    """One Kaldi recognizer and the words of the segments its own endpointing already closed."""
+
+    def __init__(self, recognizer) -> None:
+        self.recognizer = recognizer
+        self.done: list[dict] = []
+
+    def accept(self, pcm16: bytes) -> None:
+        if self.recognizer.AcceptWaveform(pcm16):
+            self.done += json.loads(self.recognizer.Result()).get("result", [])
+
+    def partial(self) -> list[str]:
+        return [w["word"] for w in self.done] + json.loads(self.recognizer.PartialResult())["partial"].split()
+
+    def final(self) -> list[dict]:
+        words = self.done + json.loads(self.recognizer.FinalResult()).get("result", [])
+        self.done = []
+        return words
+
+    def reset(self) -> None:
+        self.recognizer.Reset()
+        self.done = []
+
+
 class VoskRecognizer(Recognizer):
     """Vosk (Kaldi) with an installed model.
 
     With phrases and a model that takes runtime grammars (the small ones), the phrases, cut to
     the words the model knows, plus "[unk]" become the grammar. That grammar is a bigram model
     rather than a strict list, so it can still produce a confident phrase nobody said; words
-    heard as "[unk]" count against `Transcript.in_domain`. Large models, or `open_vocabulary`,
-    decode freely with the model's own language model.
+    heard as "[unk]" count against `Transcript.in_domain`, and with `open_pass` a second
+    recognizer on the same model decodes without the grammar and reports what it heard in
+    `Transcript.open_text`. Large models, or `open_vocabulary`, decode freely with the model's
+    own language model.
     """
 
     name = "vosk"
 
-    def __init__(self, model_path: str | Path, phrases: Sequence[str] = (), open_vocabulary: bool = False):
+    def __init__(
+        self,
+        model_path: str | Path,
+        phrases: Sequence[str] = (),
+        open_vocabulary: bool = False,
+        open_pass: bool = False,
+    ):
         vosk = _import_vosk()
         model, takes_grammar = _load_vosk_model(Path(model_path).expanduser().resolve())
         known = functools.lru_cache(maxsize=None)(lambda w: model.vosk_model_find_word(w) != -1)
@@ -575,42 +611,48 @@ class VoskRecognizer(Recognizer):
                 _LOGGER.info("the Vosk model in '%s' takes no runtime grammar; decoding with its own language model", model_path)
         try:
             if self.grammar is None:
-                self._recognizer = vosk.KaldiRecognizer(model, SPEECH_RATE)
+                self._main = _VoskStream(vosk.KaldiRecognizer(model, SPEECH_RATE))
             else:
                 grammar = json.dumps(self.grammar, ensure_ascii=False)
-                self._recognizer = vosk.KaldiRecognizer(model, SPEECH_RATE, grammar)
+                self._main = _VoskStream(vosk.KaldiRecognizer(model, SPEECH_RATE, grammar))
+            self._open = _VoskStream(vosk.KaldiRecognizer(model, SPEECH_RATE)) if open_pass and self.grammar else None
         except Exception as exc:  # vosk's own bare Exception
             raise RecognizerError(f"Vosk could not start a recognizer on '{model_path}' ({exc})") from None
-        self._recognizer.SetWords(True)
-        self._done: list[dict] = []  # words of segments Vosk closed by its own endpointing
+        # Words come with times and confidences only when asked for; without, "result" is missing.
+        for stream in (self._main, self._open):
+            if stream:
+                stream.recognizer.SetWords(True)
         self._fed = 0  # samples fed since the recognizer was made
         self._utterance_start = 0
 
     def accept(self, pcm16: bytes) -> None:
         self._fed += len(pcm16) // 2
-        if self._recognizer.AcceptWaveform(pcm16):
-            self._done += json.loads(self._recognizer.Result()).get("result", [])
+        self._main.accept(pcm16)
+        if self._open:
+            self._open.accept(pcm16)
 
     def partial(self) -> str:
-        heard = [w["word"] for w in self._done] + json.loads(self._recognizer.PartialResult())["partial"].split()
-        return " ".join(w for w in heard if w != _UNKNOWN)
+        return " ".join(w for w in self._main.partial() if w != _UNKNOWN)
 
     def final(self) -> Transcript:
-        raw = self._done + json.loads(self._recognizer.FinalResult()).get("result", [])
+        raw = self._main.final()
         # Vosk times words from the first sample it was ever given.
         offset = self._utterance_start / SPEECH_RATE
-        self._done = []
         self._utterance_start = self._fed
         words = [
             Word(w["word"], float(w.get("conf", 1.0)), float(w["start"]) - offset, float(w["end"]) - offset)
             for w in raw
             if w["word"] != _UNKNOWN
         ]
-        return self._transcript(words, unknown=len(raw) - len(words))
+        transcript = self._transcript(words, unknown=len(raw) - len(words))
+        if self._open:
+            transcript.open_text = " ".join(w["word"] for w in self._open.final() if w["word"] != _UNKNOWN)
+        return transcript
 
     def reset(self) -> None:
-        self._recognizer.Reset()
-        self._done = []
+        self._main.reset()
+        if self._open:
+            self._open.reset()
         self._utterance_start = self._fed
 
 
@@ -646,7 +688,9 @@ def make_recognizer(
     """The recognizer for an engine name: "vosk", "pocketsphinx", or "auto".
 
     "auto" takes Vosk when an English Vosk model is installed (or `model_path` names one) and
-    PocketSphinx otherwise, saying once how to install the better model.
+    PocketSphinx otherwise, saying once how to install the better model. A Vosk recognizer with
+    a grammar also runs the open pass (`Transcript.open_text`); PocketSphinx needs none, as its
+    domain model already backs off to general English.
     """
     from .models import find_model, install_hint
 
@@ -655,7 +699,7 @@ def make_recognizer(
     if engine != "pocketsphinx":
         path = find_model(model_path)
         if path is not None:
-            return VoskRecognizer(path, phrases, open_vocabulary=open_vocabulary)
+            return VoskRecognizer(path, phrases, open_vocabulary=open_vocabulary, open_pass=True)
         if engine == "vosk":
             raise ModelError(f"no English Vosk model is installed; {install_hint()}")
         _LOGGER.info("recognizing speech with PocketSphinx; for better recognition %s", install_hint())

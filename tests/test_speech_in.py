@@ -349,6 +349,16 @@ def test_vosk_refuses_phrases_of_another_language(korean_model):
 
 
 @pytest.mark.heavy
+def test_vosk_open_pass_reports_what_was_heard_without_the_grammar(korean_model):
+    recognizer = VoskRecognizer(korean_model, ["안녕하세요"], open_pass=True)
+    said = AUDIO / "ko" / "감사합니다.wav"  # not in the grammar
+    result = recognizer.transcribe(padded(said))
+    assert result.text in ("", "안녕하세요")
+    assert result.open_text and result.open_text != result.text
+    assert VoskRecognizer(korean_model, ["안녕하세요"]).transcribe(padded(said)).open_text is None
+
+
+@pytest.mark.heavy
 def test_vosk_open_vocabulary_decodes_without_grammar(korean_model):
     recognizer = VoskRecognizer(korean_model, ["안녕하세요"], open_vocabulary=True)
     assert recognizer.grammar is None
