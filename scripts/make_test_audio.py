@@ -48,6 +48,8 @@ UTTERANCES = {
     "oov_how_do_i_fix_my_car": "How do I fix my car?",
     "oov_what_is_the_weather_like_tomorrow": "What is the weather like tomorrow?",
     "oov_tell_me_a_joke": "Tell me a joke.",
+    "say_that_again": "Say that again.",
+    "slower_please": "Slower, please.",
 }
 
 KOREAN = ["안녕하세요", "감사합니다"]
