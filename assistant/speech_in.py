@@ -299,11 +299,11 @@ def build_arpa(
 
     d1 = discount(1)
     total1, types1 = totals[1][()], followers[1][()]
-    uniform_mass = d1 * types1 / total1
+    freed = d1 * types1 / total1
     for word in domain | set(background):
         floor = (1.0 - background_weight) / len(domain) if word in domain else 0.0
         floor += background_weight * background.get(word, 0.0) / background_total if background else 0.0
-        probs[1][(word,)] = max(counts[1].get((word,), 0) - d1, 0.0) / total1 + uniform_mass * floor
+        probs[1][(word,)] = max(counts[1].get((word,), 0) - d1, 0.0) / total1 + freed * floor
 
     def lower(gram: tuple[str, ...]) -> float:
         """Full (backed-off) probability of a gram's last word given its shortened context."""
@@ -780,12 +780,21 @@ class Endpointer:
         self._frame = 0
         self._chunks.clear()
         self._chunk_min = math.inf
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Drop any speech in progress; the clock and the noise floor carry on."""
         self._in_speech = False
         self._candidate: int | None = None
         self._loud_frames = 0
         self._last_loud = 0
         self._start = 0
         self._last_voiced = 0
+
+    @property
+    def position(self) -> float:
+        """Seconds of audio fed since the start or the last `reset`."""
+        return (self._frame * self.FRAME + len(self._pending)) / SPEECH_RATE
 
     @property
     def in_speech(self) -> bool:
@@ -862,13 +871,15 @@ def listen(
 
     Audio reaches the recognizer from `pre_roll` seconds before the detected start of speech
     until the endpointer hears its end; `on_partial` gets each new partial transcript. Returns
-    None when the stream ends, or `timeout` seconds pass, before any speech starts.
+    None when the stream ends, or `timeout` seconds pass, before any speech starts. Pass the
+    same endpointer to successive calls so that its noise floor carries over.
     """
     endpointer = endpointer or Endpointer()
-    endpointer.reset()
+    endpointer.cancel()
     recognizer.reset()
+    origin = endpointer.position
     keep = int((pre_roll + endpointer.min_speech_frames * endpointer.FRAME / SPEECH_RATE) * SPEECH_RATE)
-    recent = np.zeros(0, dtype=np.float32)  # the latest `keep` samples before speech starts
+    recent = np.zeros(0, dtype=np.float32)  # the latest samples before speech starts
     received = 0
     speaking = False
     shown = ""
@@ -884,7 +895,7 @@ def listen(
                     return None
                 continue
             speaking = True
-            first = max(int((start - pre_roll) * SPEECH_RATE), received - len(recent))
+            first = max(round((start - origin - pre_roll) * SPEECH_RATE), received - len(recent))
             recognizer.accept(to_pcm16(recent[first - (received - len(recent)) :]))
         else:
             recognizer.accept(to_pcm16(block))
