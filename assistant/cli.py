@@ -211,7 +211,7 @@ def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> in
     from .listen import question_text
     from .speech_in import make_recognizer
 
-    recognizer = make_recognizer(args.engine, session.intents.phrases(), args.model)
+    recognizer = make_recognizer(args.engine, session.phrases(), args.model)
     status = 0
     for path in args.audio:
         try:
@@ -237,7 +237,7 @@ def _run_listen(args: argparse.Namespace) -> int:
         wake=args.wake, push_to_talk=args.push_to_talk, speak=not args.no_speak, json=args.json,
         trailing_silence=args.trailing_silence,
     )
-    recognizer = make_recognizer(args.engine, session.intents.phrases(), args.model)
+    recognizer = make_recognizer(args.engine, session.phrases(), args.model)
     with ExitStack() as stack:
         speaker = None
         if options.speak:

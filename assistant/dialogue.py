@@ -127,6 +127,12 @@ class Session:
             voice=voice or VoiceSettings(),
         )
 
+    def phrases(self) -> list[str]:
+        """Everything the session understands, as phrases: the domain language for a speech recognizer."""
+        commands = [" ".join(p) for c in self.commands.commands for p in c.phrases]
+        polite = [f"{c} please" for c in commands] + [f"please {c}" for c in commands]
+        return list(dict.fromkeys(self.intents.phrases() + commands + polite))
+
     def opening(self) -> str:
         """What is said when a session starts: who this is, and that it is not medical advice."""
         return f"{self.commands.replies['greeting']} {self.commands.replies['disclaimer']}"

@@ -98,11 +98,9 @@ class HandsFree:
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""
         self.say(self.session.opening())
-        self.captions.status("Listening. Ask a question about CAR T-cell therapy." + (
-            f' Start with "{self.options.wake}".' if self.options.wake else ""
-        ))
+        prompt = f'Listening. Start your question with "{self.options.wake}".' if self.options.wake else "Listening."
         while True:
-            transcript = self._next_question(microphone)
+            transcript = self._next_question(microphone, prompt)
             if transcript is None:
                 continue
             reply = self.hear(transcript)
@@ -141,10 +139,11 @@ class HandsFree:
             self.captions.status(f"Cannot speak ({err}). Answers are shown as text only.")
             self.options.speak = False
 
-    def _next_question(self, microphone: Microphone) -> Transcript | None:
+    def _next_question(self, microphone: Microphone, prompt: str) -> Transcript | None:
         # Half-duplex: forget whatever was captured while the answer played.
         time.sleep(self.options.tail)
         microphone.clear()
+        self.captions.status(prompt)
         if self.options.push_to_talk:
             return self._push_to_talk(microphone)
         return listen(microphone.frames(), self.recognizer, self.endpointer)

@@ -1,0 +1,122 @@
+"""Hands-free listening, end to end: real PulseAudio devices, real PocketSphinx, real eSpeak NG."""
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.intents import load_intents
+from assistant.listen import question_text, strip_wake
+from assistant.speech_in import PocketSphinxRecognizer, Transcript, words_of
+
+AUDIO = Path(__file__).parent / "data" / "audio"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wake_phrase_is_required_and_stripped():
+    assert strip_wake("hello helper what is crs", "Hello, helper") == "what is crs"
+    assert strip_wake("hello helper", "hello helper") == ""
+    assert strip_wake("what is crs", "hello helper") is None
+
+
+def test_unconfirmed_domain_transcript_gives_way_to_the_open_pass():
+    confirmed = Transcript("what is crs", 0.9, open_text="what is see our yes", in_domain=1.0)
+    guessed = Transcript("what is car t", 0.7, open_text="what is the weather", in_domain=0.2)
+    assert question_text(confirmed) == "what is crs"
+    assert question_text(guessed) == "what is the weather"
+
+
+class Listener:
+    """`assistant listen --json` in a subprocess, reading its JSON lines as they come."""
+
+    def __init__(self, env: dict[str, str], *args: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "listen", "--json", "--engine", "pocketsphinx", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+
+    def next(self, timeout: float = 60.0) -> dict:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            self.process.kill()
+            pytest.fail(f"no output from assistant listen; stderr: {self.process.stderr.read()[-2000:]}")
+
+    def wait_listening(self) -> None:
+        while (status := self.next().get("status", "")) != "Listening.":
+            assert not status.startswith("Cannot speak"), status
+
+    def reply(self) -> dict:
+        while "intent" not in (line := self.next()):
+            pass
+        return line
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def ask(server, listener: Listener, name: str) -> dict:
+    server.play_wav_into_mic(AUDIO / f"{name}.wav", delay=0.2)
+    reply = listener.reply()
+    listener.wait_listening()  # the answer has been spoken: the microphone is open again
+    return reply
+
+
+def speech_seconds(samples: np.ndarray, rate: int = 16000) -> float:
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
+    return float(np.sum(np.sqrt(np.mean(frames**2, axis=1)) > 0.01)) * 0.01
+
+
+@pytest.mark.heavy
+def test_spoken_session_over_virtual_microphone_and_speaker(pulse_server, tmp_path):
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    recorder = pulse_server.record_speaker()
+    listener = Listener(env)
+    try:
+        listener.wait_listening()
+        opening = speech_seconds(recorder.samples())
+        assert opening > 2.0, "the opening disclaimer was not heard on the speaker"
+
+        before = len(recorder.samples())
+        first = ask(pulse_server, listener, "what_is_cytokine_release_syndrome")
+        assert first["intent"] == "cytokine-release-syndrome" and first["transcript"]
+        answer_audio = recorder.samples()[before:].copy()
+
+        again = ask(pulse_server, listener, "say_that_again")
+        assert again["action"] == "repeat" and again["answer"] == first["answer"]
+
+        slower = ask(pulse_server, listener, "slower_please")
+        assert slower["action"] == "slower", slower
+
+        outside = ask(pulse_server, listener, "oov_what_is_the_weather_like_tomorrow")
+        assert outside["intent"] is None and "care team" in outside["answer"], outside
+
+        urgent = ask(pulse_server, listener, "i_have_a_high_fever_and_trouble_breathing")
+        assert urgent["urgent"] is True and "contact your care team now" in urgent["answer"], urgent
+
+        server_audio = recorder.samples()
+        assert speech_seconds(server_audio) > opening + 20, "the answers were not spoken"
+    finally:
+        listener.stop()
+        recorder.stop()
+
+    # The spoken answer, recognized back offline, carries the answer's key words.
+    answers = [i.answer for i in load_intents()]
+    recognizer = PocketSphinxRecognizer(answers)
+    heard = set(recognizer.transcribe(answer_audio).text.split())
+    key_words = {w for w in words_of(first["answer"]) if len(w) > 3}
+    recall = len(key_words & heard) / len(key_words)
+    assert recall >= 0.5, f"only {recall:.0%} of {sorted(key_words)} heard back: {sorted(heard)}"
