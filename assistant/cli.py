@@ -237,8 +237,15 @@ def _run_listen(args: argparse.Namespace) -> int:
         wake=args.wake, push_to_talk=args.push_to_talk, speak=not args.no_speak, json=args.json,
         trailing_silence=args.trailing_silence,
     )
-    recognizer = make_recognizer(args.engine, session.phrases(), args.model)
     with ExitStack() as stack:
+        try:
+            microphone = stack.enter_context(Microphone(args.input_device))
+        except AudioError as err:
+            print(f"assistant: {err}\nassistant: no microphone, so type your questions instead.", file=sys.stderr)
+            stack.close()
+            args.out = None
+            return _run_chat(args, session)
+        recognizer = make_recognizer(args.engine, session.phrases(), args.model)
         speaker = None
         if options.speak:
             from .speech_out import Speaker
@@ -247,12 +254,6 @@ def _run_listen(args: argparse.Namespace) -> int:
                 speaker = stack.enter_context(Speaker(args.output_device))
             except (SpeechError, AudioError) as err:
                 print(f"assistant: cannot speak: {err}. Answers are shown as text only.", file=sys.stderr)
-        try:
-            microphone = stack.enter_context(Microphone(args.input_device))
-        except AudioError as err:
-            print(f"assistant: {err}\nassistant: no microphone, so type your questions instead.", file=sys.stderr)
-            args.json, args.out, args.no_speak = options.json, None, not options.speak
-            return _run_chat(args)
         HandsFree(session, recognizer, speaker, Captions(as_json=options.json), options).run(microphone)
     return 0
 
@@ -265,8 +266,8 @@ def _questions(items: Iterable[str]) -> Iterator[str]:
             yield item
 
 
-def _run_chat(args: argparse.Namespace) -> int:
-    session = _session(args)
+def _run_chat(args: argparse.Namespace, session: Session | None = None) -> int:
+    session = session or _session(args)
     interactive = sys.stdin.isatty() and not args.json
     with _output(args) as output:
         opening = session.opening()

@@ -104,9 +104,9 @@ class Matcher:
         n = len(self._bags)
         # Words in nearly every intent ("car", "cell", "therapy") weigh close to nothing, and words
         # only the phrasings use ("normal", "feel") frame a question rather than name its topic.
-        guide_stems = {s for intent in intent_set for s in self.stems(intent.passage)}
+        self._guide_stems = {s for intent in intent_set for s in self.stems(intent.passage) + self.stems(intent.source)}
         self._idf = {
-            stem: math.log((n + 1) / count) * (1.0 if stem in guide_stems else FRAME_WEIGHT)
+            stem: math.log((n + 1) / count) * (1.0 if stem in self._guide_stems else FRAME_WEIGHT)
             for stem, count in df.items()
         }
         self._unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
@@ -208,7 +208,9 @@ class Matcher:
     def match(self, question: str, context: str | None = None) -> Match:
         """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take"."""
         stems = self.stems(question)
-        if self._not_covered(stems):
+        # A question that shares no word with the guide ("tell me a joke", or a recognizer's
+        # garbled "only read job") cannot be about it, however its frame words match.
+        if self._not_covered(stems) or not self._guide_stems.intersection(stems):
             best_in_scope = max((v for k, v in self.scores(stems).items() if k != OUT_OF_SCOPE), default=0.0)
             return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=True)
         result = self._best(stems)

@@ -82,3 +82,24 @@ def test_every_command_has_help_text():
     subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for choice in subparsers._choices_actions:
         assert choice.help, f"{choice.dest} has no help"
+
+
+def test_listen_without_a_microphone_falls_back_to_typed_questions():
+    result = run("listen", "--no-speak", "--input-device", "no-such-microphone", stdin="what is crs\ngoodbye\n")
+    assert result.returncode == 0, result.stderr
+    assert "microphone" in result.stderr and "type your questions instead" in result.stderr
+    assert "Cytokine release syndrome" in result.stdout and "Goodbye" in result.stdout
+
+
+def test_ask_audio_answers_each_file_and_reports_a_bad_one(tmp_path):
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt ")
+    audio = "tests/data/audio"
+    result = run(
+        "ask", "--json", "--no-speak", "--engine", "pocketsphinx", "--audio",
+        f"{audio}/what_are_the_side_effects.wav", str(corrupt), f"{audio}/oov_tell_me_a_joke.wav",
+    )
+    assert result.returncode != 0 and "corrupt.wav" in result.stderr and "Traceback" not in result.stderr
+    first, last = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["intent"] == "potential-side-effects" and first["transcript"]
+    assert last["intent"] is None
