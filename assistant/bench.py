@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .dialogue import Session
+from .dialogue import Reply, Session
 from .errors import InputError
 from .intents import load_intents
 
@@ -59,25 +59,35 @@ class TextScores:
 
 def evaluate(session: Session, dev_set: list[DevQuestion]) -> TextScores:
     """Each question asked in a fresh conversation, so that no context carries over."""
-    hits = rejections = urgent_found = false_urgent = 0
-    misses: list[str] = []
+    replies = []
     for row in dev_set:
         session.topic = session.options = session.last = None
-        reply = session.respond(row.question)
+        replies.append(session.respond(row.question))
+    return score(dev_set, replies)
+
+
+def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores:
+    """How the replies do against the development rows; None is a question that got no reply
+    (nothing was heard), which rejects an out-of-scope question and misses any other."""
+    hits = rejections = urgent_found = false_urgent = 0
+    misses: list[str] = []
+    for row, reply in zip(dev_set, replies, strict=True):
+        intent = reply.intent if reply else None
+        urgent = bool(reply and reply.urgent)
         if row.urgent:
-            urgent_found += reply.urgent
-            if not reply.urgent:
+            urgent_found += urgent
+            if not urgent:
                 misses.append(f"not urgent: {row.question}")
             continue
-        false_urgent += reply.urgent
+        false_urgent += urgent
         if row.in_scope:
-            good = reply.intent in row.intents
+            good = intent in row.intents
             hits += good
         else:
-            good = reply.intent is None and reply.action is None
+            good = intent is None and (reply is None or reply.action is None)
             rejections += good
         if not good:
-            misses.append(f"{row.question!r} -> {reply.intent} (expected {'|'.join(row.intents) or 'none'})")
+            misses.append(f"{row.question!r} -> {intent} (expected {'|'.join(row.intents) or 'none'})")
     n_in = sum(1 for r in dev_set if r.in_scope and not r.urgent)
     n_out = sum(1 for r in dev_set if not r.in_scope and not r.urgent)
     n_urgent = sum(1 for r in dev_set if r.urgent)

@@ -134,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure accuracy and speed, and print the numbers")
     bench.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
     bench.add_argument("--speech", action="store_true", help="time speech synthesis for each voice engine instead")
+    bench.add_argument("--spoken", action="store_true",
+                       help="ask the development questions aloud (Piper voice), in quiet and in babble, through "
+                            "the listening path instead (needs scripts/setup --piper)")
+    bench.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto",
+                       help="recognizer for --spoken (default: auto, every installed one)")
+    bench.add_argument("--cache", type=Path, help="folder for the spoken questions of --spoken (default: the user cache)")
     bench.set_defaults(run=_run_bench)
 
     say = commands.add_parser("say", help="speak a text aloud, or write it to a WAV file with --out")
@@ -303,6 +309,13 @@ def _run_topics(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
+    if args.speech and args.spoken:
+        raise InputError("--speech and --spoken are separate benchmarks; give one of them")
+    if args.spoken:
+        from .bench_listen import run_spoken_bench
+
+        run_spoken_bench(as_json=args.json, engine=args.engine, cache=args.cache)
+        return 0
     if args.speech:
         from .bench_speech import run_speech_bench
 
