@@ -236,7 +236,8 @@ def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> in
 def _run_listen(args: argparse.Namespace) -> int:
     from .audio import Microphone
     from .listen import Captions, HandsFree, ListenOptions
-    from .speech_in import make_recognizer
+    from .models import install_hint
+    from .speech_in import PocketSphinxRecognizer, make_recognizer
 
     session = _session(args)
     options = ListenOptions(
@@ -252,6 +253,9 @@ def _run_listen(args: argparse.Namespace) -> int:
             args.out = None
             return _run_chat(args, session)
         recognizer = make_recognizer(args.engine, session.phrases(), args.model)
+        if args.engine == "auto" and isinstance(recognizer, PocketSphinxRecognizer):
+            print(f"assistant: listening with the bundled PocketSphinx recognizer; for better recognition, "
+                  f"{install_hint()}", file=sys.stderr)
         speaker = None
         if options.speak:
             from .speech_out import Speaker
