@@ -3,8 +3,8 @@
 A fixed selection of the development questions is spoken by the Piper "joe" voice at two
 speaking rates. Each question is padded with silence, or with babble (several guide
 sentences spoken at once) mixed in at a given signal-to-noise ratio, and streamed in 20 ms
-blocks through `listen` with an `Endpointer`, as microphone audio is; the transcript is
-answered by a fresh conversation. Printed per recognizer and condition: how the answers do,
+blocks through `listen` with an `Endpointer`, as microphone audio is; each question starts
+a fresh endpointer, and its transcript is answered by a fresh conversation. Printed per recognizer and condition: how the answers do,
 the word error rate, the recognizer's real-time factor, and the latency from the end of the
 question's speech to the end-of-speech decision, to the intent being ready, and to the
 first sample of the spoken answer.
@@ -51,8 +51,9 @@ QUOTAS = {"in scope": 45, "out of scope": 10, "urgent": 5}
 PAD_BEFORE = 0.5
 """Seconds of silence (or babble alone) before each question."""
 PAD_AFTER = 1.0
-"""Seconds of silence (or babble alone) after each question; the stream goes on after it, as
-a microphone's would, until the endpointer decides the question is over."""
+"""Seconds of silence (or babble alone) after each question that the recognizer hears when the
+endpointer has not ended the question before; beyond them the endpointer alone goes on
+listening, to time its decision (see `ask_spoken`)."""
 BLOCK = SPEECH_RATE // 50
 """20 ms, the block size of the microphone."""
 BABBLE_TALKERS = 6
@@ -411,6 +412,8 @@ class ConditionResult:
     """Utterances ended only by the endpointer's length limit."""
     unheard: int
     """Utterances in which no speech was recognized."""
+    misses: list[str]
+    """Each utterance not answered as the development set expects, with what was heard."""
 
 
 def _spread(values: list[float]) -> tuple[float, float] | None:
@@ -440,6 +443,12 @@ def summarize(engine: str, condition: str, trials: list[Trial]) -> ConditionResu
         late=sum(t.late for t in trials),
         max_length=sum(t.end_reason == "max_length" for t in trials),
         unheard=sum(not t.heard for t in trials),
+        misses=[
+            f"{t.rate} wpm: {t.row.question!r} heard as {t.heard!r} -> {t.reply.intent if t.reply else None}"
+            f"{' (urgent)' if t.reply and t.reply.urgent else ''}"
+            for t in trials
+            if score([t.row], [t.reply]).misses
+        ],
     )
 
 
@@ -632,5 +641,6 @@ def _print_table(numbers: dict, results: list[ConditionResult], rate_results: li
         f"recognizer start-up: {startup}; synthesized {numbers['synthesized']} texts in {numbers['synthesis_s']} s "
         f"(cache: {cache}); {numbers['workers']} worker process(es); total {numbers['elapsed_s']} s\n"
         f"peak memory: {numbers['listening_peak_memory_mb']} MB in a listening process (conversation, recognizer,\n"
-        f"  eSpeak NG), {numbers['peak_memory_mb']} MB in this one (which also ran Piper for the questions)"
+        f"  eSpeak NG), {numbers['peak_memory_mb']} MB in the main one{' (with Piper)' if numbers['synthesized'] else ''};"
+        " --json adds every miss with what was heard"
     )

@@ -128,6 +128,7 @@ def test_bench_runs_spoken_fixtures_through_the_listen_path(tmp_path, capsys):
     assert (result["in_scope_accuracy"], result["out_of_scope_rejection"], result["urgent_recall"]) == (1.0, 1.0, 1.0)
     assert result["wer"] < 0.3
     assert 0.0 < result["rtf"] < 1.0
+    assert result["misses"] == []
     assert result["cut"] == result["late"] == result["unheard"] == 0
     # The endpointer decides after 0.6 s of trailing silence, at the end of a 20 ms block.
     endpoint, intent, first_audio = result["endpoint_ms"], result["intent_ms"], result["first_audio_ms"]
