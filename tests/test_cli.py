@@ -103,3 +103,10 @@ def test_ask_audio_answers_each_file_and_reports_a_bad_one(tmp_path):
     first, last = (json.loads(line) for line in result.stdout.splitlines())
     assert first["intent"] == "potential-side-effects" and first["transcript"]
     assert last["intent"] is None
+
+
+def test_no_speaker_shows_the_answer_as_text_and_goes_on():
+    result = run("ask", "--output-device", "no-such-speaker", "what is crs", "what is leukapheresis")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("cannot speak") == 1 and "Traceback" not in result.stderr
+    assert "Cytokine release syndrome" in result.stdout and "leukapheresis" in result.stdout
