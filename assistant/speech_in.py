@@ -738,52 +738,61 @@ class SpeechEvent:
 class Endpointer:
     """Energy-based voice activity and end-of-speech detection on 16 kHz float blocks.
 
-    Each 10 ms frame's level is compared with the noise floor, the lowest frame level of the
-    last `floor_window` seconds (but not below `min_floor`, so that faint sounds in a digitally
-    silent stream are not speech): pauses between words keep it at the room's noise while
-    someone speaks, and it follows a lasting change of noise within that window. Speech
-    starts when frames `start_margin` dB above the floor add up to `min_speech` seconds (with
-    gaps of at most `max_gap`); the reported start is the first of those frames. Speech ends
-    after `trailing_silence` seconds without a frame `continue_margin` dB above the floor, at
-    the end of the last such frame, or `max_utterance` seconds after it started.
+    The background is the median level of the 10 ms frames heard outside speech in the last
+    `floor_window` seconds (but not below `min_floor`, so that faint sounds in a digitally
+    silent stream are not speech); it stays still while someone speaks. A median, not the
+    quietest frame: in babble the quietest frames lie far below the noise, and speech would
+    never seem to end. Speech starts when the level over 50 ms stays `start_margin` dB above the
+    background for `min_speech` seconds (with gaps of at most `max_gap`); the reported start is
+    the first of those frames. Speech ends when the level over 200 ms has stayed below
+    `continue_margin` dB above the background for `trailing_silence` seconds, counted from the
+    end of the last voiced frame, or `max_utterance` seconds after it started. During speech the
+    background only rises, to the quietest tenth of the last `floor_window` seconds, so that a
+    lasting rise of noise ends. Nothing starts before `warm_up` seconds of background.
     """
 
     FRAME = SPEECH_RATE // 100
+    SHORT_FRAMES = 5
+    LONG_FRAMES = 20
 
     def __init__(
         self,
         trailing_silence: float = 0.6,
         min_speech: float = 0.15,
         max_utterance: float = 15.0,
-        start_margin: float = 12.0,
-        continue_margin: float = 6.0,
+        start_margin: float = 8.0,
+        continue_margin: float = 4.0,
         min_floor: float = -65.0,
         floor_window: float = 3.0,
         max_gap: float = 0.1,
+        warm_up: float = 0.2,
     ):
         frames = lambda seconds: max(1, round(seconds * SPEECH_RATE / self.FRAME))  # noqa: E731
         self.trailing_frames = frames(trailing_silence)
         self.min_speech_frames = frames(min_speech)
         self.max_frames = frames(max_utterance)
         self.max_gap_frames = frames(max_gap)
+        self.warm_up_frames = frames(warm_up)
         self.start_margin = start_margin
         self.continue_margin = continue_margin
         self.min_floor = min_floor
-        # The floor is the minimum of per-chunk minima: cheap to keep over a sliding window.
-        self._chunk_frames = frames(floor_window / 10)
-        self._chunks: deque[float] = deque(maxlen=10)
+        self._background: deque[float] = deque(maxlen=frames(floor_window))
+        self._heard: deque[float] = deque(maxlen=frames(floor_window))
+        self._powers: deque[float] = deque(maxlen=self.LONG_FRAMES)
         self.reset()
 
     def reset(self) -> None:
-        """Forget the stream: time starts again at zero with no noise floor."""
+        """Forget the stream: time starts again at zero with no background heard."""
         self._pending = np.zeros(0, dtype=np.float32)
         self._frame = 0
-        self._chunks.clear()
-        self._chunk_min = math.inf
+        self._background.clear()
+        self._heard.clear()
+        self._powers.clear()
+        self._floor = self.min_floor
         self.cancel()
 
     def cancel(self) -> None:
-        """Drop any speech in progress; the clock and the noise floor carry on."""
+        """Drop any speech in progress; the clock and the background carry on."""
         self._in_speech = False
         self._candidate: int | None = None
         self._loud_frames = 0
@@ -803,8 +812,8 @@ class Endpointer:
 
     @property
     def noise_floor(self) -> float:
-        """The current noise floor in dBFS."""
-        return max(min([*self._chunks, self._chunk_min]), self.min_floor)
+        """The background level in dBFS."""
+        return self._floor
 
     def feed(self, block: np.ndarray) -> list[SpeechEvent]:
         """Feed float samples in -1..1; returns the events they completed, in order."""
@@ -814,24 +823,28 @@ class Endpointer:
         if not whole:
             return []
         frames = samples[:whole].astype(np.float64).reshape(-1, self.FRAME)
-        levels = 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+        powers = np.mean(frames * frames, axis=1) + 1e-12
         events: list[SpeechEvent] = []
-        for level in levels:
-            event = self._step(float(level))
+        for power in powers:
+            event = self._step(float(power))
             if event:
                 events.append(event)
         return events
 
-    def _step(self, level: float) -> SpeechEvent | None:
+    def _step(self, power: float) -> SpeechEvent | None:
         frame = self._frame
         self._frame += 1
-        self._chunk_min = min(self._chunk_min, level)
-        if self._frame % self._chunk_frames == 0:
-            self._chunks.append(self._chunk_min)
-            self._chunk_min = math.inf
-        floor = self.noise_floor
+        self._powers.append(power)
+        recent = list(self._powers)
+        short = 10.0 * math.log10(sum(recent[-self.SHORT_FRAMES :]) / min(len(recent), self.SHORT_FRAMES))
         if not self._in_speech:
-            if level >= floor + self.start_margin:
+            self._background.append(10.0 * math.log10(power))
+            self._heard.append(self._background[-1])
+            if frame % 10 == 0 or len(self._background) <= self.warm_up_frames:
+                self._floor = max(float(np.median(self._background)), self.min_floor)
+            if len(self._background) < self.warm_up_frames:
+                return None
+            if short >= self._floor + self.start_margin:
                 if self._candidate is None:
                     self._candidate, self._loud_frames = frame, 0
                 self._loud_frames += 1
@@ -845,8 +858,15 @@ class Endpointer:
             elif self._candidate is not None and frame - self._last_loud > self.max_gap_frames:
                 self._candidate = None
             return None
-        if level >= floor + self.continue_margin:
-            self._last_voiced = frame
+        self._heard.append(10.0 * math.log10(power))
+        if frame % 10 == 0:
+            # A lasting rise of noise taken for speech must end: the quietest tenth of what was
+            # heard lately lifts the frozen background.
+            self._floor = max(self._floor, float(np.percentile(self._heard, 10)))
+        long = 10.0 * math.log10(sum(recent) / len(recent))
+        if long >= self._floor + self.continue_margin:
+            # The 200 ms average lags the signal: the voice itself stopped somewhat earlier.
+            self._last_voiced = max(frame - self.LONG_FRAMES // 2, self._start)
         if frame - self._last_voiced >= self.trailing_frames:
             self._in_speech = False
             return SpeechEvent("end", self._seconds(self._last_voiced + 1), "silence")

@@ -247,7 +247,7 @@ def test_endpointer_finds_start_and_end_of_real_speech(path, noise_db):
     assert abs(start_at - before) <= 0.1
     assert abs(end_at - end) <= 0.1
     # The decision waits for the trailing silence, and not much longer.
-    assert end_at + 0.6 <= decided_at <= end_at + 0.6 + 512 / SPEECH_RATE + 0.011
+    assert end_at + 0.6 - 1e-9 <= decided_at <= end_at + 0.6 + 512 / SPEECH_RATE + 0.011
 
 
 def test_endpointer_ignores_steady_noise_and_short_clicks():
