@@ -131,7 +131,10 @@ class Session:
         """Everything the session understands, as phrases: the domain language for a speech recognizer."""
         commands = [" ".join(p) for c in self.commands.commands for p in c.phrases]
         polite = [f"{c} please" for c in commands] + [f"please {c}" for c in commands]
-        return list(dict.fromkeys(self.intents.phrases() + commands + polite))
+        # Questions the guide doesn't answer belong too: what the recognizer cannot hear as
+        # itself, it hears as the nearest guide question, which would then be answered.
+        outside = self.intents.out_of_scope + self.intents.not_covered
+        return list(dict.fromkeys(self.intents.phrases() + outside + commands + polite))
 
     def opening(self) -> str:
         """What is said when a session starts: who this is, and that it is not medical advice."""

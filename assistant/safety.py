@@ -28,6 +28,9 @@ class Symptom:
     """Ways of saying it, as word tuples."""
     note: str
     """One sentence of the guide's facts, said after the urgent advice."""
+    reports: list[tuple[str, ...]] = field(default_factory=list)
+    """Phrases that are reports by themselves ("struggling to breathe"), even when a recognizer
+    lost the "I" before them."""
 
 
 @dataclass
@@ -64,7 +67,8 @@ class RedFlags:
                 raise datafile.fail(path, line, f"symptom {name!r} needs 'intent', 'phrases' and 'note'")
             if entry["intent"] not in intent_set.intents:
                 raise datafile.fail(path, entry.key_lines["intent"], f"unknown intent {entry['intent']!r}")
-            symptoms.append(Symptom(name, entry["intent"], _phrases(entry["phrases"]), entry["note"]))
+            reports = _phrases(entry.get("reports", []))
+            symptoms.append(Symptom(name, entry["intent"], _phrases(entry["phrases"]) + reports, entry["note"], reports))
         return cls(
             urgent_answer=" ".join(data["urgent_answer"].split()),
             symptoms=symptoms,
@@ -84,8 +88,10 @@ class RedFlags:
             del tokens[start : start + length]
         found: list[tuple[int, Symptom]] = []
         for symptom in self.symptoms:
+            markers = _find(tokens, self.hypothetical)
             for start in _find(tokens, symptom.phrases):
-                if self._reported(tokens, start, len(max(symptom.phrases, key=len))):
+                by_itself = start in _find(tokens, symptom.reports) and not any(m < start for m in markers)
+                if by_itself or self._reported(tokens, start, len(max(symptom.phrases, key=len))):
                     found.append((start, symptom))
                     break
         if not found:

@@ -99,3 +99,20 @@ def test_clarification_between_two_topics_then_choice():
 def test_empty_question_is_an_input_error():
     with pytest.raises(InputError, match="empty"):
         Session.create().respond("  ?! ")
+
+
+@pytest.mark.parametrize("report", ["struggling to breathe", "can and struggling to breathe", "he won't stop bleeding"])
+def test_phrases_that_report_by_themselves_are_urgent_without_i_or_my(report):
+    _, (reply,) = script([report])
+    assert reply.urgent
+
+
+def test_hypothetical_breathing_question_is_not_urgent():
+    _, (reply,) = script(["what if i can't breathe after the infusion"])
+    assert not reply.urgent
+
+
+def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_answer():
+    phrases = Session.create().phrases()
+    assert "say that again" in phrases and "slower please" in phrases
+    assert "how much does it cost" in phrases
