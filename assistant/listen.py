@@ -17,7 +17,7 @@ from typing import TextIO
 from .audio import Microphone, to_pcm16
 from .dialogue import Reply, Session
 from .errors import AudioError, SpeechError
-from .speech_in import Endpointer, Recognizer, Transcript, listen, words_of
+from .speech_in import Endpointer, PocketSphinxRecognizer, Recognizer, Transcript, listen, words_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,10 +93,20 @@ class HandsFree:
         self.captions = captions
         self.options = options
         self.endpointer = Endpointer(trailing_silence=options.trailing_silence)
+        self.microphone: Microphone | None = None
         self._awake = options.wake is None
+        self._stop_recognizer: Recognizer | None = None
+
+    def stop_recognizer(self) -> Recognizer:
+        """A small recognizer for "stop" said over an answer, built on first use."""
+        if self._stop_recognizer is None:
+            stop = next(c for c in self.session.commands.commands if c.action == "stop")
+            self._stop_recognizer = PocketSphinxRecognizer([" ".join(p) for p in stop.phrases])
+        return self._stop_recognizer
 
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""
+        self.microphone = microphone
         self.say(self.session.opening())
         prompt = f'Listening. Start your question with "{self.options.wake}".' if self.options.wake else "Listening."
         while True:
@@ -130,11 +140,16 @@ class HandsFree:
         return reply
 
     def say(self, text: str) -> None:
+        """Speak, until done or stopped by a key, by "stop" said over it, or by Ctrl-C."""
         if not (self.options.speak and self.speaker):
             return
         try:
-            with _stop_on_key(self.speaker):
+            with _stop_on_key(self.speaker), _StopOnVoice(self):
                 self.speaker.speak(text, self.session.voice)
+        except KeyboardInterrupt:
+            # Ctrl-C silences the answer; the conversation goes on.
+            self.speaker.stop()
+            self.captions.status("Stopped.")
         except (SpeechError, AudioError) as err:
             self.captions.status(f"Cannot speak ({err}). Answers are shown as text only.")
             self.options.speak = False
@@ -161,28 +176,82 @@ class HandsFree:
         return self.recognizer.final()
 
 
+class _StopOnVoice:
+    """While an answer plays, listens for "stop" and silences the answer when it is said.
+
+    The rest of what the microphone hears meanwhile is dropped when the answer ends (half-duplex);
+    a room where the microphone hears the speaker may, rarely, hear the answer itself as "stop".
+    """
+
+    def __init__(self, loop: HandsFree) -> None:
+        self.loop = loop
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _StopOnVoice:
+        if self.loop.microphone is not None:
+            self._thread = threading.Thread(target=self._watch, name="stop-on-voice", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+
+    def _blocks(self):
+        while not self._done.is_set():
+            yield self.loop.microphone.read()
+
+    def _watch(self) -> None:
+        commands = self.loop.session.commands
+        endpointer = Endpointer(trailing_silence=0.3, max_utterance=3.0)
+        try:
+            while not self._done.is_set():
+                heard = listen(self._blocks(), self.loop.stop_recognizer(), endpointer)
+                if heard is None:
+                    return
+                command = commands.find(heard.text) if words_of(heard.text) else None
+                if command is not None and command.action == "stop":
+                    _LOGGER.info("heard %r over the answer: stopping", heard.text)
+                    self.loop.speaker.stop()
+                    return
+        except AudioError as err:
+            _LOGGER.warning("stopped listening for 'stop' during the answer: %s", err)
+
+
 class _stop_on_key:
-    """While an answer plays, any key (Enter on a line-buffered terminal) stops it."""
+    """While an answer plays, any key stops it (the terminal is read key by key meanwhile)."""
 
     def __init__(self, speaker) -> None:
         self.speaker = speaker
         self._done = threading.Event()
+        self._saved = None
 
     def __enter__(self) -> _stop_on_key:
         if sys.stdin and sys.stdin.isatty():
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(sys.stdin)
+            tty.setcbreak(sys.stdin)
             threading.Thread(target=self._watch, daemon=True).start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._done.set()
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self._saved)
 
     def _watch(self) -> None:
+        import os
         import select
 
         while not self._done.is_set():
             ready, _, _ = select.select([sys.stdin], [], [], 0.05)
             if ready:
-                sys.stdin.readline()
+                os.read(sys.stdin.fileno(), 1)
                 self.speaker.stop()
                 return
-

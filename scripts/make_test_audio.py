@@ -50,6 +50,7 @@ UTTERANCES = {
     "oov_tell_me_a_joke": "Tell me a joke.",
     "say_that_again": "Say that again.",
     "slower_please": "Slower, please.",
+    "stop_talking": "Stop talking.",
 }
 
 KOREAN = ["안녕하세요", "감사합니다"]

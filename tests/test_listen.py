@@ -120,3 +120,21 @@ def test_spoken_session_over_virtual_microphone_and_speaker(pulse_server, tmp_pa
     key_words = {w for w in words_of(first["answer"]) if len(w) > 3}
     recall = len(key_words & heard) / len(key_words)
     assert recall >= 0.5, f"only {recall:.0%} of {sorted(key_words)} heard back: {sorted(heard)}"
+
+
+@pytest.mark.heavy
+def test_saying_stop_over_an_answer_silences_it(pulse_server, tmp_path):
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    listener = Listener(env)
+    try:
+        listener.wait_listening()
+        pulse_server.play_wav_into_mic(AUDIO / "what_is_cytokine_release_syndrome.wav", delay=0.2)
+        reply = listener.reply()
+        answering = time.monotonic()
+        spoken_for = len(reply["answer"].split()) / 150 * 60  # seconds at the default rate
+        time.sleep(2.0)
+        pulse_server.play_wav_into_mic(AUDIO / "stop_talking.wav")
+        listener.wait_listening()
+        assert time.monotonic() - answering < spoken_for - 4, "the answer played on after 'stop talking'"
+    finally:
+        listener.stop()
