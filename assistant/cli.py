@@ -54,6 +54,9 @@ class Output:
         """Speak text; when speech is impossible, say why once and go on with text only."""
         try:
             self._open_speaker().speak(text, session.voice)
+        except KeyboardInterrupt:
+            # Ctrl-C silences the answer; the conversation goes on.
+            self._speaker.stop()
         except (SpeechError, AudioError) as err:
             print(f"assistant: cannot speak: {err}. Showing answers as text only.", file=sys.stderr)
             self.speak = False
