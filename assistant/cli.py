@@ -255,7 +255,7 @@ def _run_listen(args: argparse.Namespace) -> int:
             stack.close()
             args.out = None
             return _run_chat(args, session)
-        recognizer = make_recognizer(args.engine, session.phrases(), args.model)
+        recognizer = make_recognizer(args.engine, session.phrases() + ([args.wake] if args.wake else []), args.model)
         if args.engine == "auto" and isinstance(recognizer, PocketSphinxRecognizer):
             print(f"assistant: listening with the bundled PocketSphinx recognizer; for better recognition, "
                   f"{install_hint()}", file=sys.stderr)

@@ -38,7 +38,7 @@ class Listener:
     def __init__(self, env: dict[str, str], *args: str):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assistant", "listen", "--json", "--engine", "pocketsphinx", *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -55,8 +55,12 @@ class Listener:
             pytest.fail(f"no output from assistant listen; stderr: {self.process.stderr.read()[-2000:]}")
 
     def wait_listening(self) -> None:
-        while (status := self.next().get("status", "")) != "Listening.":
+        while not (status := self.next().get("status", "")).startswith("Listening."):
             assert not status.startswith("Cannot speak"), status
+
+    def press_enter(self) -> None:
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
 
     def reply(self) -> dict:
         while "intent" not in (line := self.next()):
@@ -136,5 +140,24 @@ def test_saying_stop_over_an_answer_silences_it(pulse_server, tmp_path):
         pulse_server.play_wav_into_mic(AUDIO / "stop_talking.wav")
         listener.wait_listening()
         assert time.monotonic() - answering < spoken_for - 4, "the answer played on after 'stop talking'"
+    finally:
+        listener.stop()
+
+
+@pytest.mark.heavy
+def test_push_to_talk_takes_what_is_said_between_two_presses_of_enter(pulse_server, tmp_path):
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    listener = Listener(env, "--push-to-talk", "--no-speak")
+    try:
+        listener.wait_listening()
+        assert listener.next()["status"].startswith("Press Enter")
+        listener.press_enter()
+        time.sleep(0.3)
+        sound = pulse_server.play_wav_into_mic(AUDIO / "what_are_the_side_effects.wav")
+        sound.wait(timeout=10)
+        time.sleep(0.5)
+        listener.press_enter()
+        reply = listener.reply()
+        assert reply["intent"] == "potential-side-effects", reply
     finally:
         listener.stop()
