@@ -53,6 +53,7 @@ class RedFlags:
     hypothetical: list[tuple[str, ...]] = field(default_factory=list)
     past: list[tuple[str, ...]] = field(default_factory=list)
     ignore: list[tuple[str, ...]] = field(default_factory=list)
+    present: list[tuple[str, ...]] = field(default_factory=list)
 
     @classmethod
     def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE) -> RedFlags:
@@ -76,6 +77,7 @@ class RedFlags:
             hypothetical=_phrases(data.get("hypothetical", [])),
             past=_phrases(data.get("past", [])),
             ignore=_phrases(data.get("ignore", [])),
+            present=_phrases(data.get("present", [])),
         )
 
     def check(self, utterance: str) -> Alert | None:
@@ -89,8 +91,9 @@ class RedFlags:
         found: list[tuple[int, Symptom]] = []
         for symptom in self.symptoms:
             markers = _find(tokens, self.hypothetical)
+            happening = bool(_find(tokens, self.present))
             for start in _find(tokens, symptom.phrases):
-                by_itself = start in _find(tokens, symptom.reports) and not any(m < start for m in markers)
+                by_itself = (happening or start in _find(tokens, symptom.reports)) and not any(m < start for m in markers)
                 if by_itself or self._reported(tokens, start, len(max(symptom.phrases, key=len))):
                     found.append((start, symptom))
                     break

@@ -101,14 +101,17 @@ def test_empty_question_is_an_input_error():
         Session.create().respond("  ?! ")
 
 
-@pytest.mark.parametrize("report", ["struggling to breathe", "can and struggling to breathe", "he won't stop bleeding"])
+@pytest.mark.parametrize(
+    "report", ["struggling to breathe", "can and struggling to breathe", "he won't stop bleeding", "fever since this morning"]
+)
 def test_phrases_that_report_by_themselves_are_urgent_without_i_or_my(report):
     _, (reply,) = script([report])
     assert reply.urgent
 
 
-def test_hypothetical_breathing_question_is_not_urgent():
-    _, (reply,) = script(["what if i can't breathe after the infusion"])
+@pytest.mark.parametrize("question", ["what if i can't breathe after the infusion", "what if i get a fever tonight"])
+def test_hypothetical_questions_are_not_urgent(question):
+    _, (reply,) = script([question])
     assert not reply.urgent
 
 
