@@ -37,7 +37,8 @@ from .intents import GUIDE_FILE
 from .knowledge import Guide
 from .listen import ListenOptions, question_text
 from .settings import VoiceSettings
-from .speech_in import Endpointer, Recognizer, SpeechEvent, listen, make_recognizer, words_of
+from .endpoint import Endpointer, SpeechEvent, listen
+from .speech_in import Recognizer, make_recognizer, words_of
 from .speech_out import Speaker
 
 _LOGGER = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from typing import TextIO
 from .audio import Microphone, to_pcm16
 from .dialogue import Reply, Session
 from .errors import AudioError, SpeechError
-from .speech_in import Endpointer, PocketSphinxRecognizer, Recognizer, Transcript, listen, words_of
+from .endpoint import Endpointer, listen
+from .speech_in import PocketSphinxRecognizer, Recognizer, Transcript, words_of
 
 _LOGGER = logging.getLogger(__name__)
 

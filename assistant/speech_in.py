@@ -1,4 +1,4 @@
-"""Speech-in stage: 16 kHz mono speech in, partial and final text out, and the end-of-speech detector.
+"""Speech-in stage: 16 kHz mono speech in, partial and final text out.
 
 Two recognizer engines share one small streaming interface (`Recognizer`):
 
@@ -14,8 +14,7 @@ the domain vocabulary (`Transcript.in_domain`), and Vosk, whose grammar cannot b
 general English, can add what a second pass without the grammar heard (`Transcript.open_text`),
 for the caller to judge what was really asked.
 
-`Endpointer` decides when the user has stopped talking, from the signal energy against an
-adaptive noise floor; `listen` ties a block source, the endpointer and a recognizer together.
+When the user has stopped talking is decided in `endpoint.py`.
 """
 
 from __future__ import annotations
@@ -30,10 +29,10 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -716,212 +715,3 @@ def lexicon_respellings() -> dict[str, str]:
         for form in entry.written
         if len(words := words_of(form)) == 1
     }
-
-
-# ---------------------------------------------------------------------------
-# End of speech
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeechEvent:
-    """Speech started or ended in the stream fed to an `Endpointer`."""
-
-    kind: Literal["start", "end"]
-    """"start" once enough speech was heard, "end" once the speech is over."""
-    time: float
-    """Seconds from the first sample fed: where the speech starts, or where it ended."""
-    reason: str = ""
-    """For "end": "silence" after the trailing silence, "max_length" when the utterance ran too long."""
-
-
-class Endpointer:
-    """Energy-based voice activity and end-of-speech detection on 16 kHz float blocks.
-
-    The background is the median level of the 10 ms frames heard outside speech in the last
-    `floor_window` seconds (but not below `min_floor`, so that faint sounds in a digitally
-    silent stream are not speech); it stays still while someone speaks. A median, not the
-    quietest frame: in babble the quietest frames lie far below the noise, and speech would
-    never seem to end. Speech starts when the level over 50 ms stays `start_margin` dB above the
-    background for `min_speech` seconds (with gaps of at most `max_gap`); the reported start is
-    the first of those frames. Speech ends when the level over 200 ms has stayed below
-    `continue_margin` dB above the background for `trailing_silence` seconds, counted from the
-    end of the last voiced frame, or `max_utterance` seconds after it started. During speech the
-    background only rises, to the quietest tenth of the last `floor_window` seconds, so that a
-    lasting rise of noise ends. Nothing starts before `warm_up` seconds of background.
-    """
-
-    FRAME = SPEECH_RATE // 100
-    SHORT_FRAMES = 5
-    LONG_FRAMES = 20
-
-    def __init__(
-        self,
-        trailing_silence: float = 0.6,
-        min_speech: float = 0.15,
-        max_utterance: float = 15.0,
-        start_margin: float = 8.0,
-        continue_margin: float = 4.0,
-        min_floor: float = -65.0,
-        floor_window: float = 3.0,
-        max_gap: float = 0.1,
-        warm_up: float = 0.2,
-    ):
-        frames = lambda seconds: max(1, round(seconds * SPEECH_RATE / self.FRAME))  # noqa: E731
-        self.trailing_frames = frames(trailing_silence)
-        self.min_speech_frames = frames(min_speech)
-        self.max_frames = frames(max_utterance)
-        self.max_gap_frames = frames(max_gap)
-        self.warm_up_frames = frames(warm_up)
-        self.start_margin = start_margin
-        self.continue_margin = continue_margin
-        self.min_floor = min_floor
-        self._background: deque[float] = deque(maxlen=frames(floor_window))
-        self._heard: deque[float] = deque(maxlen=frames(floor_window))
-        self._powers: deque[float] = deque(maxlen=self.LONG_FRAMES)
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the stream: time starts again at zero with no background heard."""
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._frame = 0
-        self._background.clear()
-        self._heard.clear()
-        self._powers.clear()
-        self._floor = self.min_floor
-        self.cancel()
-
-    def cancel(self) -> None:
-        """Drop any speech in progress; the clock and the background carry on."""
-        self._in_speech = False
-        self._candidate: int | None = None
-        self._loud_frames = 0
-        self._last_loud = 0
-        self._start = 0
-        self._last_voiced = 0
-
-    @property
-    def position(self) -> float:
-        """Seconds of audio fed since the start or the last `reset`."""
-        return (self._frame * self.FRAME + len(self._pending)) / SPEECH_RATE
-
-    @property
-    def in_speech(self) -> bool:
-        """Whether speech has started and not yet ended."""
-        return self._in_speech
-
-    @property
-    def noise_floor(self) -> float:
-        """The background level in dBFS."""
-        return self._floor
-
-    def feed(self, block: np.ndarray) -> list[SpeechEvent]:
-        """Feed float samples in -1..1; returns the events they completed, in order."""
-        samples = np.concatenate([self._pending, np.asarray(block, dtype=np.float32).reshape(-1)])
-        whole = len(samples) - len(samples) % self.FRAME
-        self._pending = samples[whole:]
-        if not whole:
-            return []
-        frames = samples[:whole].astype(np.float64).reshape(-1, self.FRAME)
-        powers = np.mean(frames * frames, axis=1) + 1e-12
-        events: list[SpeechEvent] = []
-        for power in powers:
-            event = self._step(float(power))
-            if event:
-                events.append(event)
-        return events
-
-    def _step(self, power: float) -> SpeechEvent | None:
-        frame = self._frame
-        self._frame += 1
-        self._powers.append(power)
-        recent = list(self._powers)
-        short = 10.0 * math.log10(sum(recent[-self.SHORT_FRAMES :]) / min(len(recent), self.SHORT_FRAMES))
-        if not self._in_speech:
-            self._background.append(10.0 * math.log10(power))
-            self._heard.append(self._background[-1])
-            if frame % 10 == 0 or len(self._background) <= self.warm_up_frames:
-                self._floor = max(float(np.median(self._background)), self.min_floor)
-            if len(self._background) < self.warm_up_frames:
-                return None
-            if short >= self._floor + self.start_margin:
-                if self._candidate is None:
-                    self._candidate, self._loud_frames = frame, 0
-                self._loud_frames += 1
-                self._last_loud = frame
-                if self._loud_frames >= self.min_speech_frames:
-                    self._in_speech = True
-                    self._start = self._candidate
-                    self._last_voiced = frame
-                    self._candidate = None
-                    return SpeechEvent("start", self._seconds(self._start))
-            elif self._candidate is not None and frame - self._last_loud > self.max_gap_frames:
-                self._candidate = None
-            return None
-        self._heard.append(10.0 * math.log10(power))
-        if frame % 10 == 0:
-            # A lasting rise of noise taken for speech must end: the quietest tenth of what was
-            # heard lately lifts the frozen background.
-            self._floor = max(self._floor, float(np.percentile(self._heard, 10)))
-        long = 10.0 * math.log10(sum(recent) / len(recent))
-        if long >= self._floor + self.continue_margin:
-            # The 200 ms average lags the signal: the voice itself stopped somewhat earlier.
-            self._last_voiced = max(frame - self.LONG_FRAMES // 2, self._start)
-        if frame - self._last_voiced >= self.trailing_frames:
-            self._in_speech = False
-            return SpeechEvent("end", self._seconds(self._last_voiced + 1), "silence")
-        if frame + 1 - self._start >= self.max_frames:
-            self._in_speech = False
-            return SpeechEvent("end", self._seconds(frame + 1), "max_length")
-        return None
-
-    def _seconds(self, frame: int) -> float:
-        return frame * self.FRAME / SPEECH_RATE
-
-
-def listen(
-    blocks: Iterable[np.ndarray],
-    recognizer: Recognizer,
-    endpointer: Endpointer | None = None,
-    on_partial: Callable[[str], None] | None = None,
-    pre_roll: float = 0.3,
-    timeout: float | None = None,
-) -> Transcript | None:
-    """Recognize the next utterance in a stream of 16 kHz float blocks (a microphone).
-
-    Audio reaches the recognizer from `pre_roll` seconds before the detected start of speech
-    until the endpointer hears its end; `on_partial` gets each new partial transcript. Returns
-    None when the stream ends, or `timeout` seconds pass, before any speech starts. Pass the
-    same endpointer to successive calls so that its noise floor carries over.
-    """
-    endpointer = endpointer or Endpointer()
-    endpointer.cancel()
-    recognizer.reset()
-    origin = endpointer.position
-    keep = int((pre_roll + endpointer.min_speech_frames * endpointer.FRAME / SPEECH_RATE) * SPEECH_RATE)
-    recent = np.zeros(0, dtype=np.float32)  # the latest samples before speech starts
-    received = 0
-    speaking = False
-    shown = ""
-    for block in blocks:
-        block = np.asarray(block, dtype=np.float32).reshape(-1)
-        received += len(block)
-        events = endpointer.feed(block)
-        if not speaking:
-            recent = np.concatenate([recent, block])[-(keep + len(block)) :]
-            start = next((e.time for e in events if e.kind == "start"), None)
-            if start is None:
-                if timeout is not None and received >= timeout * SPEECH_RATE:
-                    return None
-                continue
-            speaking = True
-            first = max(round((start - origin - pre_roll) * SPEECH_RATE), received - len(recent))
-            recognizer.accept(to_pcm16(recent[first - (received - len(recent)) :]))
-        else:
-            recognizer.accept(to_pcm16(block))
-        if any(e.kind == "end" for e in events):
-            return recognizer.final()
-        if on_partial is not None and (text := recognizer.partial()) != shown:
-            shown = text
-            on_partial(text)
-    return recognizer.final() if speaking else None

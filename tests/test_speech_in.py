@@ -14,9 +14,9 @@ import pytest
 from assistant import models
 from assistant.audio import SPEECH_RATE, Audio, read_wav, resample, to_pcm16
 from assistant.errors import InputError, ModelError, RecognizerError
+from assistant.endpoint import Endpointer, listen
 from assistant.speech_in import (
     FUNCTION_WORDS,
-    Endpointer,
     PocketSphinxRecognizer,
     Transcript,
     VoskRecognizer,
@@ -24,7 +24,6 @@ from assistant.speech_in import (
     espeak_pronunciations,
     ipa_to_arpabet,
     lexicon_respellings,
-    listen,
     make_recognizer,
     words_of,
 )
