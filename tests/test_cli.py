@@ -110,3 +110,9 @@ def test_no_speaker_shows_the_answer_as_text_and_goes_on():
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("cannot speak") == 1 and "Traceback" not in result.stderr
     assert "Cytokine release syndrome" in result.stdout and "leukapheresis" in result.stdout
+
+
+def test_debug_works_before_or_after_the_command():
+    for args in (["--debug", "ask", "--no-speak", "what is crs"], ["ask", "--no-speak", "what is crs", "--debug"]):
+        result = run(*args)
+        assert result.returncode == 0 and "DEBUG assistant.matching" in result.stderr
