@@ -61,7 +61,7 @@ def evaluate(session: Session, dev_set: list[DevQuestion]) -> TextScores:
     """Each question asked in a fresh conversation, so that no context carries over."""
     replies = []
     for row in dev_set:
-        session.topic = session.options = session.last = None
+        session.reset()
         replies.append(session.respond(row.question))
     return score(dev_set, replies)
 
@@ -113,7 +113,7 @@ def run_text_bench(as_json: bool = False, dev_path: Path = DEV_SET, rounds: int 
     latencies = []
     for _ in range(rounds):
         for row in dev_set:
-            session.topic = session.options = session.last = None
+            session.reset()
             t0 = time.perf_counter()
             session.respond(row.question)
             latencies.append((time.perf_counter() - t0) * 1000)

@@ -321,8 +321,7 @@ def ask_spoken(
     started = time.perf_counter()
     transcript = listen(blocks(), recognizer, endpointer)
     returned = time.perf_counter()
-    session.topic = session.options = session.last = None
-    session.more_given = 0
+    session.reset()
     text = question_text(transcript) if transcript else ""
     try:
         reply = session.respond(text)

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import __version__
 from .dialogue import Reply, Session
 from .errors import AssistantError, AudioError, InputError, SpeechError
-from .intents import load_intents
+from .intents import IntentSet, load_intents
 from .settings import ENGINES, load_voice_settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -186,10 +186,15 @@ def add_voice_options(parser: argparse.ArgumentParser) -> None:
     voice.add_argument("--output-device", help="output device name or index ('assistant devices' lists them)")
 
 
-def _session(args: argparse.Namespace) -> Session:
+def _intents(args: argparse.Namespace) -> IntentSet:
+    """The bundled intents, or those of --guide (with --overlay)."""
     if args.overlay and not args.guide:
         raise InputError("--overlay belongs to a guide; give --guide too")
-    intents = load_intents(args.guide, args.overlay) if args.guide else None
+    return load_intents(args.guide, args.overlay)
+
+
+def _session(args: argparse.Namespace) -> Session:
+    intents = _intents(args)
     voice = load_voice_settings(
         rate=args.rate, volume=args.volume, voice=args.voice, engine=getattr(args, "voice_engine", None)
     )
@@ -309,8 +314,7 @@ def _run_chat(args: argparse.Namespace, session: Session | None = None) -> int:
 
 
 def _run_topics(args: argparse.Namespace) -> int:
-    intents = load_intents(args.guide, args.overlay) if args.guide else load_intents()
-    for intent in intents:
+    for intent in _intents(args):
         if args.json:
             record = {"intent": intent.id, "name": intent.name, "source": intent.source, "parent": intent.parent}
             print(json.dumps(record, ensure_ascii=False))

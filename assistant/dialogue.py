@@ -9,7 +9,7 @@ from pathlib import Path
 from . import datafile
 from .errors import InputError
 from .intents import DATA_DIR, IntentSet, load_intents
-from .matching import Matcher, words
+from .matching import Matcher, find_phrases, words
 from .safety import RedFlags
 from .settings import VoiceSettings
 
@@ -87,13 +87,10 @@ class Commands:
         tokens = words(utterance)
         best: tuple[int, Command] | None = None
         for command in self.commands:
-            for phrase in command.phrases:
-                for i in range(len(tokens) - len(phrase) + 1):
-                    if tuple(tokens[i : i + len(phrase)]) != phrase:
-                        continue
-                    rest = tokens[:i] + tokens[i + len(phrase) :]
-                    if all(t in self.filler for t in rest) and (best is None or len(phrase) > best[0]):
-                        best = (len(phrase), command)
+            for i, phrase in find_phrases(tokens, command.phrases):
+                rest = tokens[:i] + tokens[i + len(phrase) :]
+                if all(t in self.filler for t in rest) and (best is None or len(phrase) > best[0]):
+                    best = (len(phrase), command)
         return best[1] if best else None
 
 
@@ -135,6 +132,11 @@ class Session:
         # itself, it hears as the nearest guide question, which would then be answered.
         outside = self.intents.out_of_scope + self.intents.not_covered
         return list(dict.fromkeys(self.intents.phrases() + outside + commands + polite))
+
+    def reset(self) -> None:
+        """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""
+        self.last = self.topic = self.options = None
+        self.more_given = 0
 
     def opening(self) -> str:
         """What is said when a session starts: who this is, and that it is not medical advice."""

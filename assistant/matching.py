@@ -225,11 +225,7 @@ class Matcher:
 
     def _not_covered(self, stems: list[str]) -> bool:
         """True when the question names a topic the guide says nothing about."""
-        return any(
-            tuple(stems[i : i + len(topic)]) == topic
-            for topic in self._uncovered
-            for i in range(len(stems) - len(topic) + 1)
-        )
+        return bool(find_phrases(stems, self._uncovered))
 
     def _best(self, stems: list[str]) -> Match:
         ranked = sorted(self.scores(stems).items(), key=lambda kv: kv[1], reverse=True)
@@ -285,6 +281,16 @@ def _english_words() -> frozenset[str]:
     except OSError:
         _LOGGER.warning("no English word list at %s; typo correction may change ordinary words", path)
         return frozenset()
+
+
+def find_phrases(tokens: list[str], phrases) -> list[tuple[int, tuple[str, ...]]]:
+    """Where each of the phrases (word tuples) stands in tokens: (start, phrase) pairs in order."""
+    return sorted(
+        (i, phrase)
+        for phrase in phrases
+        for i in range(len(tokens) - len(phrase) + 1)
+        if tuple(tokens[i : i + len(phrase)]) == phrase
+    )
 
 
 @lru_cache(maxsize=4096)

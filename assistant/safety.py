@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import datafile
 from .intents import DATA_DIR, IntentSet
-from .matching import words
+from .matching import find_phrases, words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,18 +83,18 @@ class RedFlags:
     def check(self, utterance: str) -> Alert | None:
         """The alert for an utterance that reports a red-flag symptom, else None."""
         tokens = words(utterance)
-        if _find(tokens, self.past):
+        if find_phrases(tokens, self.past):
             return None
-        for start in reversed(_find(tokens, self.ignore)):
-            length = next(len(p) for p in self.ignore if tuple(tokens[start : start + len(p)]) == p)
-            del tokens[start : start + length]
+        for start, phrase in reversed(find_phrases(tokens, self.ignore)):
+            del tokens[start : start + len(phrase)]
+        markers = {i for i, _ in find_phrases(tokens, self.hypothetical)}
+        happening = bool(find_phrases(tokens, self.present))
         found: list[tuple[int, Symptom]] = []
         for symptom in self.symptoms:
-            markers = _find(tokens, self.hypothetical)
-            happening = bool(_find(tokens, self.present))
-            for start in _find(tokens, symptom.phrases):
-                by_itself = (happening or start in _find(tokens, symptom.reports)) and not any(m < start for m in markers)
-                if by_itself or self._reported(tokens, start, len(max(symptom.phrases, key=len))):
+            reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
+            for start, phrase in find_phrases(tokens, symptom.phrases):
+                by_itself = (happening or start in reports) and not any(m < start for m in markers)
+                if by_itself or self._reported(tokens, start, len(phrase), markers):
                     found.append((start, symptom))
                     break
         if not found:
@@ -106,8 +106,7 @@ class RedFlags:
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, f"{self.urgent_answer} {notes}")
 
-    def _reported(self, tokens: list[str], start: int, length: int) -> bool:
-        markers = set(_find(tokens, self.hypothetical))
+    def _reported(self, tokens: list[str], start: int, length: int, markers: set[int]) -> bool:
         for i in range(max(0, start - _BEFORE), start):
             if self._is_reporter(tokens[i]):
                 between = range(max(0, i - _MARKER_REACH), start)
@@ -124,9 +123,3 @@ class RedFlags:
 def _phrases(texts: list[str]) -> list[tuple[str, ...]]:
     return [tuple(words(text)) for text in texts if words(text)]
 
-
-def _find(tokens: list[str], phrases: list[tuple[str, ...]]) -> list[int]:
-    """Start positions of any of the phrases in tokens."""
-    return sorted(
-        {i for phrase in phrases for i in range(len(tokens) - len(phrase) + 1) if tuple(tokens[i : i + len(phrase)]) == phrase}
-    )

@@ -267,3 +267,25 @@ def running(folder: Path) -> Iterator[PulseServer]:
             else:
                 os.environ[name] = value
         refresh_devices()
+
+
+def error_when_server_dies(folder: Path, use, after: float) -> BaseException | None:
+    """Run `use()` against a fresh server, kill the server `after` seconds in, and return what
+    `use` raised (None if it returned); fails if `use` is still hanging 5 s later."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            use()
+            outcome.append(None)
+        except BaseException as err:  # noqa: BLE001 - the caller inspects whatever ended it
+            outcome.append(err)
+
+    with running(folder) as server:
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(after)
+        server.kill_daemon()
+        worker.join(5)
+        assert not worker.is_alive(), "still hanging after the sound server died"
+    return outcome[0]

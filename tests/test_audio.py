@@ -477,30 +477,18 @@ def test_microphone_hears_what_is_played_into_it_at_16_khz(pulse_server, tmp_pat
 @pytest.mark.heavy
 @pytest.mark.parametrize("device", ["speaker", "microphone"])
 def test_a_device_that_disappears_raises_instead_of_hanging(tmp_path, device):
-    outcome: list[BaseException | None] = []
-
     def use_device():
-        try:
-            if device == "speaker":
-                with Player() as player:
-                    player.play(Audio(tone(440, 5.0, 16000), 16000))
-            else:
-                with Microphone() as mic:
-                    for _ in mic.frames():
-                        pass
-            outcome.append(None)
-        except BaseException as exc:
-            outcome.append(exc)
+        if device == "speaker":
+            with Player() as player:
+                player.play(Audio(tone(440, 5.0, 16000), 16000))
+        else:
+            with Microphone() as mic:
+                for _ in mic.frames():
+                    pass
 
-    with pulse.running(tmp_path / "pulse") as server:
-        worker = threading.Thread(target=use_device)
-        worker.start()
-        time.sleep(0.5)
-        server.kill_daemon()
-        worker.join(5)
-        assert not worker.is_alive()
-    assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
-    assert "sound server is running" in str(outcome[0])
+    error = pulse.error_when_server_dies(tmp_path / "pulse", use_device, after=0.5)
+    assert isinstance(error, AudioError), error
+    assert "sound server is running" in str(error)
 
 
 

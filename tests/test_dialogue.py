@@ -4,8 +4,6 @@ from assistant.dialogue import Session
 from assistant.errors import InputError
 from assistant.settings import RATE_MIN
 
-SESSION_KW = {}
-
 
 def script(lines):
     session = Session.create()

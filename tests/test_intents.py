@@ -8,6 +8,7 @@ from assistant.matching import Matcher
 
 DATA = Path(__file__).parent / "data"
 INTENTS = load_intents()
+MATCHER = Matcher(INTENTS)
 
 FINER_TOPICS = {
     "cytokine-release-syndrome", "neurological-effects", "low-blood-counts", "fatigue-and-muscle-pain",
@@ -41,7 +42,7 @@ def test_every_intent_has_a_short_answer_a_source_and_samples(intent):
 
 @pytest.mark.parametrize("intent", list(INTENTS), ids=lambda i: i.id)
 def test_answers_only_use_the_guides_words(intent):
-    matcher = Matcher(INTENTS)
+    matcher = MATCHER
     guide = INTENTS.guide
     text = " ".join([s.heading + " " + s.text for s in guide.sections] + [e.question + " " + e.answer for e in guide.faq])
     guide_words = set(matcher.stems(text))

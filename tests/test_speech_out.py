@@ -442,25 +442,13 @@ def test_a_speaker_that_disappears_mid_answer_raises_an_audio_error(tmp_path: Pa
 
     from assistant.errors import AudioError
 
-    outcome: list[BaseException | None] = []
-
     def speak() -> None:
-        try:
-            with Speaker() as speaker:
-                speaker.speak(LONG_ANSWER, ESPEAK)
-            outcome.append(None)
-        except BaseException as err:  # noqa: BLE001 - the test inspects whatever ended it
-            outcome.append(err)
+        with Speaker() as speaker:
+            speaker.speak(LONG_ANSWER, ESPEAK)
 
-    with pulse.running(tmp_path / "pulse") as server:
-        worker = threading.Thread(target=speak)
-        worker.start()
-        time.sleep(1.0)
-        server.kill_daemon()
-        worker.join(5)
-        assert not worker.is_alive()
-    assert len(outcome) == 1 and isinstance(outcome[0], AudioError), outcome
-    assert "stopped playing" in str(outcome[0])
+    error = pulse.error_when_server_dies(tmp_path / "pulse", speak, after=1.0)
+    assert isinstance(error, AudioError), error
+    assert "stopped playing" in str(error)
 
 
 def test_speech_bench_times_each_answer_length(capsys: pytest.CaptureFixture[str]) -> None:
