@@ -21,6 +21,7 @@ from pathlib import Path
 
 import snowballstemmer
 
+from . import phonetic
 from .intents import IntentSet
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ FRAME_WEIGHT = 0.5
 COVERAGE_SHARE = 0.8
 FUZZY_CUTOFF = 0.82
 FUZZY_MIN_LENGTH = 7
+SOUND_ALIKE_CUTOFF = 0.85
+SOUND_ALIKE_MIN_KEY = 5
+SOUND_ALIKE_MAX_WORDS = 4
+SOUND_ALIKE_MIN_TERM = 8
 UNKNOWN_WEIGHT = 0.6
 OUT_OF_SCOPE = "<out-of-scope>"
 _STEM_CACHE_SIZE = 20_000
@@ -79,6 +84,8 @@ class Matcher:
         self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
         self._known_words = self._collect_known_words()
         self._known_frozen = frozenset(self._known_words)
+        self._guide_words = {w for intent in intent_set for w in words(intent.passage + " " + intent.name)}
+        self._sound_alikes = self._collect_sound_alikes()
         self._uncovered = {tuple(self.stems(topic)) for topic in intent_set.not_covered} - {()}
         self._bags: dict[str, dict[str, float]] = {}
         self._samples: dict[str, list[set[str]]] = {}
@@ -120,17 +127,75 @@ class Matcher:
 
     def _collect_known_words(self) -> set[str]:
         texts = [i.passage for i in self.intent_set] + [s for i in self.intent_set for s in i.samples]
+        texts += list(self.intent_set.out_of_scope)
         texts += [i.name for i in self.intent_set] + list(self._heard_as.values())
         texts += list(self.intent_set.vocabulary.synonyms) + list(self.intent_set.vocabulary.synonyms.values())
         known = {w for text in texts for w in words(text)}
         return known - self._language.stopwords
 
+    def _collect_sound_alikes(self) -> dict[str, dict[str, str]]:
+        """The guide's long words and the phrases recognizers mishear, by sound-alike key, grouped
+        by the key's first sound."""
+        terms = {w for w in self._guide_words if len(w) >= SOUND_ALIKE_MIN_TERM} | set(self._heard_as.values())
+        table: dict[str, dict[str, str]] = defaultdict(dict)
+        for term in sorted(terms):
+            sound = phonetic.key(term.split())
+            if len(sound) >= SOUND_ALIKE_MIN_KEY:
+                table[sound[0]][sound] = term
+        return table
+
     def normalize(self, text: str) -> list[str]:
         """Lower-case words of a question: misheard phrases replaced, split words rejoined, typos
-        corrected, then multi-word synonyms replaced by the guide's words."""
+        corrected, words that together sound like a guide word replaced by it, then multi-word
+        synonyms replaced by the guide's words."""
         heard = _replace_phrases(words(text), self._heard_as, self._max_heard)
         corrected = [self._correct(w) for w in self._join_split_words(heard)]
-        return _replace_phrases(corrected, self._phrase_synonyms, self._max_synonym)
+        return _replace_phrases(self._replace_sound_alikes(corrected), self._phrase_synonyms, self._max_synonym)
+
+    def _replace_sound_alikes(self, tokens: list[str]) -> list[str]:
+        """Replace runs of two to four words that sound like one of the guide's words ("new row
+        logical" -> "neurological"). A run made only of the guide's own words is left alone, and
+        so is one that starts or ends with a small word ("if it comes" is not "outcomes")."""
+        stopwords = self._language.stopwords
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            found = [
+                (ratio, size, term)
+                for size in range(2, min(SOUND_ALIKE_MAX_WORDS, len(tokens) - i) + 1)
+                if not {tokens[i], tokens[i + size - 1]} & stopwords
+                and not self._guide_words.issuperset(tokens[i : i + size])
+                for ratio, term in [self._sounds_like(tuple(tokens[i : i + size]))]
+                if term
+            ]
+            if found:
+                _, size, term = max(found)
+                _LOGGER.debug("%r sounds like %r", " ".join(tokens[i : i + size]), term)
+                out.extend(term.split())
+                i += size
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _sounds_like(self, run: tuple[str, ...]) -> tuple[float, str | None]:
+        """The guide word a run of words sounds most like, with how alike they sound."""
+        sound = phonetic.key(run)
+        candidates = self._sound_alikes.get(sound[:1], {})
+        exact = candidates.get(sound)
+        if exact and exact.split() != list(run):
+            return 1.0, exact
+        # Everyday words must sound exactly like a guide word; a run with a word no dictionary
+        # knows ("luke a fear esis") may sound only nearly like it.
+        if len(sound) < SOUND_ALIKE_MIN_KEY or not any(map(self._is_unknown, run)):
+            return 0.0, None
+        best, best_ratio = None, SOUND_ALIKE_CUTOFF
+        for term_sound, term in candidates.items():
+            if abs(len(term_sound) - len(sound)) <= 2:
+                ratio = difflib.SequenceMatcher(None, sound, term_sound).ratio()
+                if ratio >= best_ratio:
+                    best, best_ratio = term, ratio
+        return best_ratio, best
 
     def stems(self, text: str) -> list[str]:
         """Content stems of a text, in order, with synonyms mapped to the guide's words."""

@@ -3,6 +3,7 @@ import pytest
 from assistant.bench import evaluate, load_dev_set
 from assistant.dialogue import Session
 from assistant.intents import load_intents, slug
+from assistant import phonetic
 from assistant.matching import Matcher
 
 INTENTS = load_intents()
@@ -34,6 +35,25 @@ def test_every_section_heading_as_a_question_reaches_its_intent(heading):
 )
 def test_misheard_and_messy_questions(question, intent):
     assert MATCHER.match(question).intent == intent
+
+
+@pytest.mark.parametrize(
+    "heard, meant",
+    [("lucky pheresis", "leukapheresis"), ("luke a fear esis", "leukapheresis"), ("new row logical", "neurological"),
+     ("limb foma", "lymphoma"), ("kar tee", "car t")],
+)
+def test_words_that_sound_like_a_guide_word_become_it(heard, meant):
+    assert phonetic.key(heard.split()) == phonetic.key(meant.split())
+    assert MATCHER.normalize(f"what is {heard} about") == MATCHER.normalize(f"what is {meant} about")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["will the cells keep fighting if it comes back", "my sister is going to look after me",
+     "how long does the infusion itself take", "what dont doctors know yet"],
+)
+def test_everyday_words_are_not_taken_for_guide_words(question):
+    assert MATCHER.normalize(question) == question.split()
 
 
 @pytest.mark.parametrize(
