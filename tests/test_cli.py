@@ -116,3 +116,14 @@ def test_debug_works_before_or_after_the_command():
     for args in (["--debug", "ask", "--no-speak", "what is crs"], ["ask", "--no-speak", "what is crs", "--debug"]):
         result = run(*args)
         assert result.returncode == 0 and "DEBUG assistant.matching" in result.stderr
+
+
+def test_bench_prints_accuracy_for_each_question_set():
+    result = run("bench", "--json")
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads(result.stdout)
+    assert set(numbers["sets"]) == {"dev", "dev2", "test"}
+    for scores in numbers["sets"].values():
+        assert scores["questions"] >= 150
+        assert 0.5 <= scores["in_scope_accuracy"] <= 1.0
+    assert 0 < numbers["latency_p50_ms"] <= numbers["latency_p95_ms"] <= numbers["latency_max_ms"]

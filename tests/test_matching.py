@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.bench import evaluate, load_dev_set
+from assistant.bench import QUESTION_SETS, evaluate, load_dev_set
 from assistant.dialogue import Session
 from assistant.intents import load_intents, slug
 from assistant import phonetic
@@ -82,8 +82,18 @@ def test_follow_up_uses_the_previous_topic():
 def test_development_set_accuracy():
     scores = evaluate(Session.create(INTENTS), load_dev_set())
     assert scores.questions >= 150
-    # In scope the target is 95%; 93.2% is what the matcher reaches (long, chatty questions miss).
-    assert scores.in_scope_accuracy >= 0.92, scores.misses
+    assert scores.in_scope_accuracy >= 0.95, scores.misses
     assert scores.out_of_scope_rejection >= 0.95, scores.misses
     assert scores.urgent_recall == 1.0, scores.misses
     assert scores.false_urgent == 0, scores.misses
+
+
+@pytest.mark.parametrize("name, in_scope, out_of_scope", [("dev2", 0.85, 0.95), ("test", 0.83, 0.88)])
+def test_other_writers_questions_stay_at_their_measured_accuracy(name, in_scope, out_of_scope):
+    # Floors a little under what was measured (dev2 87.3% / 100%, test 85.2% / 90.6%), so that a
+    # change that loses ground on questions the overlay was not written from is caught.
+    scores = evaluate(Session.create(INTENTS), load_dev_set(QUESTION_SETS[name]))
+    assert scores.in_scope_accuracy >= in_scope, scores.misses
+    assert scores.out_of_scope_rejection >= out_of_scope, scores.misses
+    assert scores.urgent_recall == 1.0, scores.misses
+    assert scores.false_urgent <= 1, scores.misses
