@@ -436,6 +436,10 @@ def find_device(spec: str | int | None, kind: Kind) -> int:
     `spec` is None (the system's default), an index, or part of a device's name in
     any case. Raises AudioError naming the devices there are when nothing fits.
     """
+    return _find(spec, kind).index
+
+
+def _find(spec: str | int | None, kind: Kind) -> Device:
     option = "--input-device" if kind == "input" else "--output-device"
     candidates = [d for d in list_devices() if d.channels(kind) > 0]
     if not candidates:
@@ -443,33 +447,26 @@ def find_device(spec: str | int | None, kind: Kind) -> int:
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         for device in candidates:
             if device.is_default_input if kind == "input" else device.is_default_output:
-                return device.index
-        return candidates[0].index
+                return device
+        return candidates[0]
     text = str(spec).strip()
     if text.lstrip("-").isdigit():
         for device in candidates:
             if device.index == int(text):
-                return device.index
+                return device
         raise AudioError(f"no {kind} device has number {text}; {option} takes one of: {_choices(candidates)}")
     wanted = text.casefold()
     exact = [d for d in candidates if d.name.casefold() == wanted]
     if exact:
-        return exact[0].index
+        return exact[0]
     matches = [d for d in candidates if wanted in d.name.casefold()]
     if len(matches) == 1:
-        return matches[0].index
+        return matches[0]
     if not matches:
         raise AudioError(f"no {kind} device is named like {text!r}; {option} takes one of: {_choices(candidates)}")
     raise AudioError(
         f"several {kind} devices are named like {text!r}: {_choices(matches)}; give more of the name or its number"
     )
-
-
-def _device_info(index: int) -> Device:
-    for device in list_devices():
-        if device.index == index:
-            return device
-    raise AudioError(f"sound device {index} has disappeared; {_LIST_HINT}")
 
 
 class _Stream:
@@ -568,7 +565,7 @@ class Player:
         self.close()
 
     def open(self) -> None:
-        self.device = _device_info(find_device(self.device_spec, "output"))
+        self.device = _find(self.device_spec, "output")
         _LOGGER.debug("speaker: %s", self.device.describe())
 
     def close(self) -> None:
@@ -725,10 +722,6 @@ class Microphone:
         """Length of the device's blocks."""
         self.max_queued_seconds = max_queued_seconds
         """How much unread sound to keep before dropping the oldest."""
-        self.dropped_blocks = 0
-        """Blocks lost because nobody read them in time."""
-        self.last_captured_at = 0.0
-        """`time.monotonic()` when the end of the last block read was captured."""
         self._queue: queue.Queue = queue.Queue()
         self._stream: _Stream | None = None
         self._resampler: Resampler | None = None
@@ -743,7 +736,7 @@ class Microphone:
 
     def open(self) -> None:
         sd = _sd()
-        self.device = device = _device_info(find_device(self.device_spec, "input"))
+        self.device = device = _find(self.device_spec, "input")
         _LOGGER.debug("microphone: %s", device.describe())
         blocksize = max(1, round(device.default_rate * self.block_seconds))
         self._queue = queue.Queue(maxsize=max(1, round(self.max_queued_seconds / self.block_seconds)))
@@ -770,7 +763,7 @@ class Microphone:
 
     def _callback(self, indata, frames, time_info, status) -> None:
         block = indata[:, 0].copy() if self._channels == 1 else indata.mean(axis=1, dtype=np.float32)
-        self._put((time.monotonic(), block))
+        self._put(block)
 
     def _put(self, item) -> None:
         while True:
@@ -781,7 +774,6 @@ class Microphone:
                 pass
             try:
                 self._queue.get_nowait()  # the newest sound matters most to a listener
-                self.dropped_blocks += 1
             except queue.Empty:
                 pass
 
@@ -820,9 +812,7 @@ class Microphone:
                 )
             if item is None:
                 break
-            captured_at, block = item
-            out = self._resampler.process(block)
+            out = self._resampler.process(item)
             if len(out):
-                self.last_captured_at = captured_at
                 return out
         return None

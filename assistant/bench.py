@@ -31,7 +31,8 @@ class DevQuestion:
     question: str
     """As a patient would say it."""
     intents: frozenset[str]
-    """Acceptable intents; empty when the guide does not answer it; {"*"} when any is fine."""
+    """Acceptable intents; empty when the guide does not answer it. Urgent rows say "*": only
+    their urgency is scored."""
     urgent: bool
     """Whether it reports a red-flag symptom."""
 

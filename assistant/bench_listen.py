@@ -30,7 +30,7 @@ import numpy as np
 import platformdirs
 
 from .audio import SPEECH_RATE, read_wav, resample, write_wav
-from .bench import DEV_SET, DevQuestion, load_dev_set, score
+from .bench import DevQuestion, load_dev_set, score
 from .dialogue import Reply, Session
 from .errors import InputError, SpeechError
 from .intents import GUIDE_FILE
@@ -456,13 +456,13 @@ def condition_name(snr: float | None) -> str:
     return "clean" if snr is None else f"babble {snr:g} dB"
 
 
-def _engines(engine: str, model_path: Path | None) -> tuple[list[str], dict[str, str]]:
+def _engines(engine: str) -> tuple[list[str], dict[str, str]]:
     """Engines to measure and engines skipped (with why): "auto" is every installed one."""
     from .models import find_model, install_hint
 
     if engine != "auto":
         return [engine], {}
-    if find_model(model_path) is None:
+    if find_model() is None:
         return ["pocketsphinx"], {"vosk": f"no English Vosk model installed; {install_hint()}"}
     return ["pocketsphinx", "vosk"], {}
 
@@ -471,10 +471,9 @@ class _Listener:
     """One process's listening pipeline: a conversation, eSpeak NG for the answers, recognizers
     made on first use, and the questions' speech and the babble to mix."""
 
-    def __init__(self, speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None, model_path: Path | None):
+    def __init__(self, speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None):
         self.speech = speech
         self.babble = babble
-        self.model_path = model_path
         self.session = Session.create()
         self.speaker = Speaker()
         self.speaker.synthesize("Ready.", VoiceSettings())  # starts eSpeak NG; not part of any answer's latency
@@ -487,7 +486,7 @@ class _Listener:
     def recognizer(self, engine: str) -> Recognizer:
         if engine not in self.recognizers:
             started = time.perf_counter()
-            self.recognizers[engine] = make_recognizer(engine, self.session.intents.phrases(), self.model_path)
+            self.recognizers[engine] = make_recognizer(engine, self.session.intents.phrases())
             self.startup_s[engine] = round(time.perf_counter() - started, 2)
         return self.recognizers[engine]
 
@@ -512,9 +511,9 @@ class _Listener:
 _WORKER: _Listener  # the pipeline of a worker process (or of this one, without workers)
 
 
-def _start_worker(speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None, model_path: Path | None) -> None:
+def _start_worker(speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None) -> None:
     global _WORKER
-    _WORKER = _Listener(speech, babble, model_path)
+    _WORKER = _Listener(speech, babble)
 
 
 def _worker_job(engine: str, snr: float | None, rate: int, rows: Sequence[DevQuestion]) -> tuple[list[Trial], float, float]:
@@ -545,9 +544,7 @@ def run_spoken_bench(
     snrs: Sequence[float | None] = SNRS,
     questions: Sequence[DevQuestion] | None = None,
     cache: Path | None = None,
-    model_path: Path | None = None,
     workers: int = 2,
-    dev_path: Path = DEV_SET,
 ) -> dict:
     """Speak the questions (default: `spoken_selection` of the development set) at each rate, in
     each condition, through each engine ("auto": every installed one); print a table (or JSON)
@@ -557,7 +554,7 @@ def run_spoken_bench(
     with its own pipeline (the questions are still answered one at a time in each).
     """
     began = time.perf_counter()
-    rows = list(questions) if questions is not None else spoken_selection(load_dev_set(dev_path))
+    rows = list(questions) if questions is not None else spoken_selection(load_dev_set())
     voices = VoiceCache(cache)
     speech = {(row.question, rate): voices.speech(row.question, rate) for rate in rates for row in rows}
     babble = None
@@ -565,16 +562,16 @@ def run_spoken_bench(
         babble = make_babble([voices.speech(text, BABBLE_RATE) for text in babble_sentences()])
     synthesis_s = time.perf_counter() - began
 
-    engines, skipped = _engines(engine, model_path)
+    engines, skipped = _engines(engine)
     # The noisiest conditions take longest to recognize: started first, they finish with the rest.
     noisiest_first = sorted(snrs, key=lambda snr: (snr is None, snr))
     jobs = [(name, snr, rate) for name in engines for snr in noisiest_first for rate in rates]
     if workers > 1:
         context = multiprocessing.get_context("spawn")  # no forking of Piper's or eSpeak's threads
-        with ProcessPoolExecutor(min(workers, len(jobs)), context, _start_worker, (speech, babble, model_path)) as pool:
+        with ProcessPoolExecutor(min(workers, len(jobs)), context, _start_worker, (speech, babble)) as pool:
             done = dict(zip(jobs, pool.map(_worker_job, *zip(*jobs), [rows] * len(jobs))))
     else:
-        _start_worker(speech, babble, model_path)
+        _start_worker(speech, babble)
         done = {job: _worker_job(*job, rows) for job in jobs}
 
     results = [

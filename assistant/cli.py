@@ -41,8 +41,7 @@ class Output:
 
     def show(self, reply: Reply, session: Session, transcript: str | None = None) -> None:
         if self.json:
-            extra = {} if transcript is None else {"transcript": transcript}
-            print(json.dumps({**reply.to_dict(), **extra}, ensure_ascii=False), flush=True)
+            print(reply.to_json(transcript), flush=True)
         elif reply.answer:
             print(reply.answer, flush=True)
         if self.out and reply.answer:
@@ -56,7 +55,8 @@ class Output:
             self._open_speaker().speak(text, session.voice)
         except KeyboardInterrupt:
             # Ctrl-C silences the answer; the conversation goes on.
-            self._speaker.stop()
+            if self._speaker:
+                self._speaker.stop()
         except (SpeechError, AudioError) as err:
             print(f"assistant: cannot speak: {err}. Showing answers as text only.", file=sys.stderr)
             self.speak = False
@@ -225,7 +225,7 @@ def _run_ask(args: argparse.Namespace) -> int:
 
 
 def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> int:
-    from .audio import SPEECH_RATE, read_wav, resample
+    from .audio import read_wav
     from .listen import question_text
     from .speech_in import make_recognizer
 
@@ -233,8 +233,7 @@ def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> in
     status = 0
     for path in args.audio:
         try:
-            sound = read_wav(path)
-            transcript = question_text(recognizer.transcribe(resample(sound.samples, sound.rate, SPEECH_RATE)))
+            transcript = question_text(recognizer.transcribe(read_wav(path)))
             if not transcript:
                 raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
             output.show(session.respond(transcript), session, transcript)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import datafile
@@ -44,6 +45,11 @@ class Reply:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def to_json(self, transcript: str | None = None) -> str:
+        """One line of `--json` output; `transcript` is what the recognizer heard, for spoken questions."""
+        extra = {} if transcript is None else {"transcript": transcript}
+        return json.dumps({**self.to_dict(), **extra}, ensure_ascii=False)
 
 
 @dataclass
@@ -115,7 +121,7 @@ class Session:
 
     @classmethod
     def create(cls, intents: IntentSet | None = None, voice: VoiceSettings | None = None) -> Session:
-        intents = intents or load_intents()
+        intents = load_intents() if intents is None else intents
         return cls(
             intents=intents,
             matcher=Matcher(intents),
@@ -194,7 +200,7 @@ class Session:
         if action == "repeat":
             if self.last is None:
                 return Reply(text, None, 1.0, replies["nothing_to_repeat"], None, action=action)
-            return Reply(text, self.last.intent, 1.0, self.last.answer, self.last.source, self.last.urgent, action)
+            return replace(self.last, question=text, confidence=1.0, action=action)
         if action == "more":
             return self._more(text)
         if action == "help":
@@ -224,8 +230,7 @@ class Session:
             return Reply(text, intent.id, 1.0, replies["no_more"], intent.source, action="more")
         answer = levels[self.more_given]
         self.more_given += 1
-        self.last = Reply(text, intent.id, 1.0, answer, intent.source, action="more")
-        return self.last
+        return self._said(Reply(text, intent.id, 1.0, answer, intent.source, action="more"), intent.id)
 
     def _said(self, reply: Reply, topic: str | None) -> Reply:
         """Remember a reply worth repeating, and the topic it leaves the conversation on."""

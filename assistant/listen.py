@@ -75,7 +75,7 @@ class Captions:
 
     def reply(self, reply: Reply, transcript: str) -> None:
         if self.as_json:
-            print(json.dumps({**reply.to_dict(), "transcript": transcript}, ensure_ascii=False), file=self.out, flush=True)
+            print(reply.to_json(transcript), file=self.out, flush=True)
             return
         print(f"\n  YOU SAID:   {transcript.upper()}", file=self.out)
         if reply.urgent:
@@ -212,7 +212,7 @@ class _StopOnVoice:
                 heard = listen(self._blocks(), self.loop.stop_recognizer(), endpointer)
                 if heard is None:
                     return
-                command = commands.find(heard.text) if words_of(heard.text) else None
+                command = commands.find(heard.text)
                 if command is not None and command.action == "stop":
                     _LOGGER.info("heard %r over the answer: stopping", heard.text)
                     self.loop.speaker.stop()

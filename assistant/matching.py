@@ -70,7 +70,7 @@ class Matcher:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
-        # The same samples and passages are stemmed for bags, samples and known words: once is enough.
+        # The same samples and passages are stemmed for bags, samples and guide stems: once is enough.
         self._stem_cache: dict[str, list[str]] = {}
         self._language = intent_set.language
         self._heard_as = intent_set.vocabulary.heard_as
@@ -83,7 +83,6 @@ class Matcher:
         self._phrase_synonyms = {v: m for v, m in intent_set.vocabulary.synonyms.items() if len(v.split()) > 1}
         self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
         self._known_words = self._collect_known_words()
-        self._known_frozen = frozenset(self._known_words)
         self._guide_words = {w for intent in intent_set for w in words(intent.passage + " " + intent.name)}
         self._sound_alikes = self._collect_sound_alikes()
         self._uncovered = {tuple(self.stems(topic)) for topic in intent_set.not_covered} - {()}
@@ -99,11 +98,11 @@ class Matcher:
                 + [(PARENT_WEIGHT, sample) for sample in inherited]
                 + [(SAMPLE_WEIGHT, sample) for sample in intent.samples],
             )
-            self._samples[intent.id] = [set(self.stems(s)) for s in intent.samples if self.stems(s)]
+            self._samples[intent.id] = [set(stems) for s in intent.samples if (stems := self.stems(s))]
         # Known out-of-scope questions compete as one pseudo-intent: its words ("cost", "insurance")
         # become informative, and a question closest to it is answered with "not in my guide".
         self._add_bag(OUT_OF_SCOPE, [(SAMPLE_WEIGHT, q) for q in intent_set.out_of_scope])
-        self._samples[OUT_OF_SCOPE] = [set(self.stems(q)) for q in intent_set.out_of_scope if self.stems(q)]
+        self._samples[OUT_OF_SCOPE] = [set(stems) for q in intent_set.out_of_scope if (stems := self.stems(q))]
         df: dict[str, int] = defaultdict(int)
         for bag in self._bags.values():
             for stem in bag:
@@ -125,13 +124,12 @@ class Matcher:
                 bag[stem] = max(bag[stem], weight)
         self._bags[key] = dict(bag)
 
-    def _collect_known_words(self) -> set[str]:
+    def _collect_known_words(self) -> frozenset[str]:
         texts = [i.passage for i in self.intent_set] + [s for i in self.intent_set for s in i.samples]
         texts += list(self.intent_set.out_of_scope)
         texts += [i.name for i in self.intent_set] + list(self._heard_as.values())
         texts += list(self.intent_set.vocabulary.synonyms) + list(self.intent_set.vocabulary.synonyms.values())
-        known = {w for text in texts for w in words(text)}
-        return known - self._language.stopwords
+        return frozenset(w for text in texts for w in words(text)) - self._language.stopwords
 
     def _collect_sound_alikes(self) -> dict[str, dict[str, str]]:
         """The guide's long words and the phrases recognizers mishear, by sound-alike key, grouped
@@ -216,13 +214,13 @@ class Matcher:
             word not in self._known_words
             and word not in self._language.stopwords
             and not word.isdigit()
-            and word not in _english_words()
+            and word not in english_words()
         )
 
     def _correct(self, word: str) -> str:
         if len(word) < FUZZY_MIN_LENGTH or not self._is_unknown(word):
             return word
-        return _closest(word, self._known_frozen)
+        return _closest(word, self._known_words)
 
     def _join_split_words(self, tokens: list[str]) -> list[str]:
         """Rejoin a word a recognizer split in two ("leuka pheresis") when the join is close to a known word."""
@@ -231,7 +229,7 @@ class Matcher:
         while i < len(tokens):
             pair = tokens[i : i + 2]
             if len(pair) == 2 and len(pair[0] + pair[1]) >= FUZZY_MIN_LENGTH and any(map(self._is_unknown, pair)):
-                joined = _closest(pair[0] + pair[1], self._known_frozen)
+                joined = _closest(pair[0] + pair[1], self._known_words)
                 if joined in self._known_words:
                     out.append(joined)
                     i += 2
@@ -276,8 +274,7 @@ class Matcher:
         # A question that shares no word with the guide ("tell me a joke", or a recognizer's
         # garbled "only read job") cannot be about it, however its frame words match.
         if self._not_covered(stems) or not self._guide_stems.intersection(stems):
-            best_in_scope = max((v for k, v in self.scores(stems).items() if k != OUT_OF_SCOPE), default=0.0)
-            return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=True)
+            return _no_answer(self.scores(stems), stems, out_of_scope=True)
         result = self._best(stems)
         if context in self._bags and self._language.context_words & set(words(question)):
             # "what are the symptoms of it": the question is about the previous topic unless its
@@ -295,9 +292,7 @@ class Matcher:
     def _best(self, stems: list[str]) -> Match:
         ranked = sorted(self.scores(stems).items(), key=lambda kv: kv[1], reverse=True)
         if not ranked or ranked[0][0] == OUT_OF_SCOPE or ranked[0][1] < self.threshold:
-            best_in_scope = max((score for key, score in ranked if key != OUT_OF_SCOPE), default=0.0)
-            rejected = bool(ranked) and ranked[0][0] == OUT_OF_SCOPE
-            return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=rejected)
+            return _no_answer(dict(ranked), stems, out_of_scope=bool(ranked) and ranked[0][0] == OUT_OF_SCOPE)
         (best, score), (second, second_score) = ranked[0], ranked[1]
         alternative = None
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
@@ -307,6 +302,12 @@ class Matcher:
     def _related(self, a: str, b: str) -> bool:
         parents = {self.intent_set[a].parent or a, self.intent_set[b].parent or b}
         return a in parents or b in parents
+
+
+def _no_answer(scores: dict[str, float], stems: list[str], out_of_scope: bool) -> Match:
+    """No intent; the confidence is how far the best in-scope intent fell short."""
+    best_in_scope = max((score for key, score in scores.items() if key != OUT_OF_SCOPE), default=0.0)
+    return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=out_of_scope)
 
 
 def words(text: str) -> list[str]:
@@ -332,10 +333,11 @@ def _replace_phrases(tokens: list[str], table: dict[str, str], longest: int) -> 
 
 
 @lru_cache(maxsize=1)
-def _english_words() -> frozenset[str]:
+def english_words() -> frozenset[str]:
     """Everyday English words, from the pronouncing dictionary inside the pocketsphinx package.
 
-    Read only when a question holds a word the guide lacks; a word found here is never "corrected"."""
+    Read when a text holds a word the guide lacks (the overlay's uncovered topics do, so in practice
+    at start-up); a word found here is never "corrected"."""
     spec = importlib.util.find_spec("pocketsphinx")
     if spec is None or not spec.submodule_search_locations:
         return frozenset()

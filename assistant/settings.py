@@ -34,6 +34,10 @@ class VoiceSettings:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise InputError(f"unknown voice engine {self.engine!r}; use one of: {', '.join(ENGINES)}")
+        if not RATE_MIN <= self.rate <= RATE_MAX:
+            raise InputError(f"speaking rate {self.rate} is out of range; use {RATE_MIN} to {RATE_MAX}")
+        if not VOLUME_MIN <= self.volume <= VOLUME_MAX:
+            raise InputError(f"volume {self.volume} is out of range; use {VOLUME_MIN} to {VOLUME_MAX}")
 
     def stepped(self, action: str) -> VoiceSettings | None:
         """The settings one step slower/faster/louder/softer, or None when already at that bound."""
@@ -80,9 +84,4 @@ def load_voice_settings(path: Path | None = None, **overrides: object) -> VoiceS
         values.update(table)
         _LOGGER.debug("voice settings from %s: %s", path, table)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    settings = VoiceSettings(**values)  # type: ignore[arg-type]
-    if not RATE_MIN <= settings.rate <= RATE_MAX:
-        raise InputError(f"speaking rate {settings.rate} is out of range; use {RATE_MIN} to {RATE_MAX}")
-    if not VOLUME_MIN <= settings.volume <= VOLUME_MAX:
-        raise InputError(f"volume {settings.volume} is out of range; use {VOLUME_MIN} to {VOLUME_MAX}")
-    return settings
+    return VoiceSettings(**values)  # type: ignore[arg-type]

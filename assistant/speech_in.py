@@ -38,6 +38,7 @@ import numpy as np
 
 from .audio import SPEECH_RATE, Audio, resample, to_pcm16
 from .errors import InputError, ModelError, RecognizerError
+from .matching import english_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -365,12 +366,15 @@ def _bundled_pronunciations(ps) -> dict[str, list[str]]:
     return entries
 
 
-def _general_english(ps, candidates: Iterable[str], count: int) -> dict[str, float]:
-    """The `count` most probable plain words of the bundled general English model, with probabilities."""
+@functools.cache
+def _general_english(ps, count: int) -> dict[str, float]:
+    """The `count` most probable plain words of the bundled general English model, with
+    probabilities. Scoring every dictionary word takes about half a second: once per process is
+    enough for the recognizer of questions and the one that listens for "stop"."""
     decoder = ps.Decoder(lm=None, dict=None, loglevel="FATAL")
     model = ps.NGramModel(decoder.config, decoder.logmath, ps.get_model_path("en-us/en-us.lm.bin"))
     prob = model.prob
-    scored = sorted(((prob([w]), w) for w in candidates if _PLAIN_WORD.fullmatch(w)), reverse=True)
+    scored = sorted(((prob([w]), w) for w in english_words() if _PLAIN_WORD.fullmatch(w)), reverse=True)
     return {w: decoder.logmath.exp(score) for score, w in scored[:count]}
 
 
@@ -397,7 +401,7 @@ def _write_domain_model(
     sentences = [words for words in map(words_of, phrases) if words]
     vocabulary = {w for words in sentences for w in words}
     bundled = _bundled_pronunciations(ps)
-    background = _general_english(ps, bundled, general_words) if general_words else {}
+    background = _general_english(ps, general_words) if general_words else {}
     missing = sorted(vocabulary - set(bundled))
     spoken = espeak_pronunciations(missing + [respellings[w] for w in missing if w in respellings])
     added: dict[str, list[list[str]]] = {}

@@ -24,12 +24,13 @@ import numpy as np
 
 from . import audio, datafile
 from .errors import AudioError, InputError, OverlayError, SpeechError
+from .intents import DATA_DIR
 from .knowledge import split_sentences
 from .settings import ENGINES, VoiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-LEXICON_FILE = Path(__file__).resolve().parent.parent / "intents" / "pronunciation.yaml"
+LEXICON_FILE = DATA_DIR / "pronunciation.yaml"
 
 # ---------------------------------------------------------------------------
 # Pronunciation lexicon

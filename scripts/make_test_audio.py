@@ -26,7 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.audio import SPEECH_RATE, read_wav, resample, write_wav  # noqa: E402
+from assistant.audio import SPEECH_RATE, read_wav_16k, resample, write_wav  # noqa: E402
+from assistant.bench_listen import speech_span  # noqa: E402
 
 OUT_DIR = ROOT / "tests" / "data" / "audio"
 
@@ -55,20 +56,12 @@ UTTERANCES = {
 
 KOREAN = ["안녕하세요", "감사합니다"]
 
-# Piper's own leading and trailing silence is digital near-zero; anything above this
-# envelope level (about -50 dBFS) is speech, including weak fricatives like the "h" of "how".
-_SPEECH_LEVEL = 0.003
-_ENVELOPE_SECONDS = 0.005
-
-
 def trim(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The samples from the first to the last moment the smoothed envelope reaches speech level."""
-    width = max(1, int(rate * _ENVELOPE_SECONDS))
-    envelope = np.convolve(np.abs(samples), np.ones(width) / width, mode="same")
-    loud = np.flatnonzero(envelope >= _SPEECH_LEVEL)
-    if len(loud) == 0:
+    """The samples from the first to the last moment of speech (Piper's own silence left out)."""
+    start, end = speech_span(samples, rate)
+    if end == start:
         raise SystemExit("the voice produced silence; check the Piper installation")
-    return samples[loud[0] : loud[-1] + 1]
+    return samples[start:end]
 
 
 def main() -> None:
@@ -99,8 +92,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             raw = Path(folder) / "espeak.wav"
             subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True)
-            audio = read_wav(raw)
-        speech = trim(resample(audio.samples, audio.rate, SPEECH_RATE), SPEECH_RATE)
+            speech = trim(read_wav_16k(raw), SPEECH_RATE)
         write_wav(path, speech, SPEECH_RATE)
         print(f"{path.relative_to(ROOT)}  {len(speech) / SPEECH_RATE:.2f} s")
 

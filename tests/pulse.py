@@ -164,6 +164,18 @@ class PulseServer:
         """Start recording what is played on the speaker."""
         return Recorder(self.spawn(self._parec("speaker.monitor"), stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
+    @contextlib.contextmanager
+    def recording(self, lead: float = 0.2, tail: float = 0.2) -> Iterator[Recorder]:
+        """Record the speaker from `lead` seconds before the block until `tail` seconds after it,
+        so that the recorder is running when the first sound comes and the last one is caught."""
+        recorder = self.record_speaker()
+        time.sleep(lead)
+        try:
+            yield recorder
+        finally:
+            time.sleep(tail)
+            recorder.stop()
+
     def kill_daemon(self) -> None:
         """End the server abruptly, as when a sound device disappears."""
         if self._daemon is not None and self._daemon.poll() is None:
@@ -220,12 +232,6 @@ class Recorder:
         self._process.wait(5)
         self._thread.join(5)
         return self.samples()
-
-    def save(self, path: Path) -> None:
-        """Write what was recorded so far as a 16 kHz WAV file."""
-        from assistant.audio import write_wav
-
-        write_wav(path, self.samples(), RATE)
 
     def samples(self) -> np.ndarray:
         with self._lock:

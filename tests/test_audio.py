@@ -368,14 +368,11 @@ def test_devices_are_listed_and_found_by_number_or_name(pulse_server):
 @pytest.mark.heavy
 def test_player_plays_a_tone_that_the_speaker_carries(pulse_server):
     sound = Audio(tone(440, 1.0, 22050), 22050)
-    recorder = pulse_server.record_speaker()
-    time.sleep(0.2)
-    with Player() as player:
+    with pulse_server.recording() as recorder, Player() as player:
         asked = time.monotonic()
         player.play(sound)
         returned = time.monotonic()
-    time.sleep(0.2)
-    recorded = recorder.stop()
+    recorded = recorder.samples()
 
     first, last = loud_span(recorded, pulse.RATE)
     assert (last - first) / pulse.RATE == pytest.approx(1.0, abs=0.03)
@@ -394,12 +391,9 @@ def test_play_stream_plays_chunks_back_to_back(pulse_server):
             time.sleep(0.05)  # as if synthesizing the next sentence
             yield Audio(tone(freq, 0.4, 16000), 16000)
 
-    recorder = pulse_server.record_speaker()
-    time.sleep(0.2)
-    with Player() as player:
+    with pulse_server.recording() as recorder, Player() as player:
         player.play_stream(sentences())
-    time.sleep(0.2)
-    recorded = recorder.stop()
+    recorded = recorder.samples()
 
     first, last = loud_span(recorded, pulse.RATE)
     assert (last - first) / pulse.RATE == pytest.approx(1.2, abs=0.15)
@@ -410,9 +404,7 @@ def test_play_stream_plays_chunks_back_to_back(pulse_server):
 @pytest.mark.heavy
 def test_stop_from_another_thread_ends_playback_within_100_ms_and_the_player_plays_again(pulse_server):
     long_tone = Audio(tone(440, 3.0, 16000), 16000)
-    recorder = pulse_server.record_speaker()
-    time.sleep(0.2)
-    with Player() as player:
+    with pulse_server.recording() as recorder, Player() as player:
         worker = threading.Thread(target=player.play, args=(long_tone,))
         worker.start()
         time.sleep(0.8)
@@ -424,8 +416,7 @@ def test_stop_from_another_thread_ends_playback_within_100_ms_and_the_player_pla
         assert not player.is_playing
         time.sleep(0.3)
         player.play(Audio(tone(880, 0.3, 16000), 16000))
-    time.sleep(0.2)
-    recorded = recorder.stop()
+    recorded = recorder.samples()
 
     gap = np.flatnonzero(np.sqrt(np.convolve(recorded**2, np.ones(80) / 80, "same")) < 0.01)
     first, last = loud_span(recorded, pulse.RATE)

@@ -1,18 +1,21 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from assistant import __version__
 from assistant.cli import build_parser
 
+ROOT = Path(__file__).resolve().parent.parent
+
 KEYS = {"question", "intent", "confidence", "answer", "source", "urgent", "action"}
 
 
 def run(*args, stdin=None):
     return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT
     )
 
 

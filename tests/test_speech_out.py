@@ -358,10 +358,8 @@ def heard_times(recorder) -> np.ndarray:
 
 @pytest.mark.heavy
 def test_stop_mid_answer_silences_within_100_ms_and_the_next_answer_plays(pulse_server) -> None:
-    recorder = pulse_server.record_speaker()
-    time.sleep(0.2)
     settings = VoiceSettings(rate=200)
-    with Speaker() as speaker:
+    with pulse_server.recording() as recorder, Speaker() as speaker:
         started = time.monotonic()
         worker = threading.Thread(target=speaker.speak, args=(LONG_ANSWER, settings))
         worker.start()
@@ -377,8 +375,6 @@ def test_stop_mid_answer_silences_within_100_ms_and_the_next_answer_plays(pulse_
         second = time.monotonic()
         speaker.speak("Call your nurse.", settings)
         second_returned = time.monotonic()
-    time.sleep(0.2)
-    recorder.stop()
 
     heard = heard_times(recorder)
     first_answer, second_answer = heard[heard < second], heard[heard >= second]
@@ -401,13 +397,10 @@ def test_piper_answer_plays_on_a_device_chosen_by_name(pulse_server) -> None:
     sound = Speaker().synthesize(text, PIPER)
     loud = loud_windows(sound.samples, sound.rate)
     expected = (loud[-1] - loud[0] + 1) / 100
-    recorder = pulse_server.record_speaker()
-    time.sleep(0.2)
-    with Speaker(output_device="pulse") as speaker:
+    with pulse_server.recording(tail=0) as recorder, Speaker(output_device="pulse") as speaker:
         started = time.monotonic()
         speaker.speak(text, PIPER)
         returned = time.monotonic()
-    recorder.stop()
     heard = heard_times(recorder)
     print(f"\nPiper: first sound {(heard.min() - started) * 1000:.0f} ms after speak()")
     # Piper's durations vary by about 0.1 s from one synthesis to the next; a missing
@@ -419,8 +412,8 @@ def test_piper_answer_plays_on_a_device_chosen_by_name(pulse_server) -> None:
 @pytest.mark.heavy
 def test_stop_while_the_first_sentence_is_synthesized_returns_at_once(pulse_server) -> None:
     pytest.importorskip("piper", reason="the Piper extra is not installed (pip install '.[piper]')")
-    recorder = pulse_server.record_speaker()
-    with Speaker() as speaker:
+    # After the block, the abandoned sentence finishes synthesizing but is never played.
+    with pulse_server.recording(lead=0, tail=1.0) as recorder, Speaker() as speaker:
         speaker.stop()  # nothing to stop: harmless
         speaker.synthesize("Hello.", PIPER)  # the voice is loaded before timing
         worker = threading.Thread(target=speaker.speak, args=(LONG_ANSWER, PIPER))
@@ -431,8 +424,6 @@ def test_stop_while_the_first_sentence_is_synthesized_returns_at_once(pulse_serv
         worker.join(2)
         assert not worker.is_alive()
         assert time.monotonic() - stopped < 0.2
-    time.sleep(1.0)  # the abandoned sentence finishes synthesizing but is never played
-    recorder.stop()
     assert len(heard_times(recorder)) == 0
 
 
