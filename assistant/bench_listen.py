@@ -486,7 +486,7 @@ class _Listener:
     def recognizer(self, engine: str) -> Recognizer:
         if engine not in self.recognizers:
             started = time.perf_counter()
-            self.recognizers[engine] = make_recognizer(engine, self.session.intents.phrases())
+            self.recognizers[engine] = make_recognizer(engine, self.session.phrases())
             self.startup_s[engine] = round(time.perf_counter() - started, 2)
         return self.recognizers[engine]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .dialogue import Reply, Session
+from .safety import RedFlags
 from .errors import AssistantError, AudioError, InputError, SpeechError
 from .intents import IntentSet, load_intents
 from .settings import ENGINES, load_voice_settings
@@ -198,7 +199,8 @@ def _session(args: argparse.Namespace) -> Session:
     voice = load_voice_settings(
         rate=args.rate, volume=args.volume, voice=args.voice, engine=getattr(args, "voice_engine", None)
     )
-    return Session.create(intents, voice)
+    # The red flags' notes and topics are facts of the bundled guide, not of one given with --guide.
+    return Session.create(intents, voice, RedFlags.from_file(intents, own_guide=args.guide is None))
 
 
 def _output(args: argparse.Namespace) -> Output:

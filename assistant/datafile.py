@@ -43,6 +43,13 @@ def load(path: Path) -> Mapping:
     return _convert(node, Path(path))
 
 
+def check_keys(mapping: Mapping, allowed: set[str], path: Path) -> None:
+    """A misspelled key would be silently ignored: name it and its line instead."""
+    for key in mapping:
+        if key not in allowed:
+            raise fail(path, mapping.key_lines[key], f"unknown key {key!r}; expected one of: {', '.join(sorted(allowed))}")
+
+
 def fail(path: Path, line: int, message: str) -> OverlayError:
     return OverlayError(f"{path}:{line}: {message}")
 

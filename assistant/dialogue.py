@@ -73,10 +73,12 @@ class Commands:
     @classmethod
     def from_file(cls, path: Path = COMMANDS_FILE) -> Commands:
         data = datafile.load(path)
+        datafile.check_keys(data, {"commands", "filler", "replies"}, path)
         commands = []
         for action, entry in data.get("commands", {}).items():
             if action not in ACTIONS:
                 raise datafile.fail(path, data["commands"].key_lines[action], f"unknown action {action!r}; use one of {ACTIONS}")
+            datafile.check_keys(entry, {"phrases", "reply", "limit"}, path)
             phrases = [tuple(words(p)) for p in entry.get("phrases", [])]
             commands.append(Command(action, phrases, entry.get("reply", ""), entry.get("limit", "")))
         missing = set(ACTIONS) - {c.action for c in commands}
@@ -120,12 +122,14 @@ class Session:
     """The two intents of a pending "Do you mean X or Y?"."""
 
     @classmethod
-    def create(cls, intents: IntentSet | None = None, voice: VoiceSettings | None = None) -> Session:
+    def create(
+        cls, intents: IntentSet | None = None, voice: VoiceSettings | None = None, red_flags: RedFlags | None = None
+    ) -> Session:
         intents = load_intents() if intents is None else intents
         return cls(
             intents=intents,
             matcher=Matcher(intents),
-            red_flags=RedFlags.from_file(intents),
+            red_flags=red_flags or RedFlags.from_file(intents),
             commands=Commands.from_file(),
             voice=voice or VoiceSettings(),
         )
@@ -155,9 +159,9 @@ class Session:
             raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
         alert = self.red_flags.check(text)
         if alert:
-            intent = self.intents[alert.symptoms[0].intent]
-            reply = Reply(text, intent.id, 1.0, alert.answer, intent.source, urgent=True)
-            return self._said(reply, topic=intent.id)
+            topic = alert.symptoms[0].intent
+            source = self.intents[topic].source if topic else None
+            return self._said(Reply(text, topic, 1.0, alert.answer, source, urgent=True), topic=topic)
         command = self.commands.find(text)
         if command:
             return self._command(text, command)

@@ -71,7 +71,7 @@ class Language:
     @classmethod
     def from_file(cls, path: Path = LANGUAGE_FILE) -> Language:
         data = datafile.load(path)
-        _check_keys(data, {"stopwords", "context_words", "stems"}, path)
+        datafile.check_keys(data, {"stopwords", "context_words", "stems"}, path)
         stems = data.get("stems", {})
         if not isinstance(stems, dict) or not all(isinstance(v, str) for v in stems.values()):
             raise datafile.fail(path, data.key_lines.get("stems", 1), "'stems' must map words to stems")
@@ -160,7 +160,7 @@ def from_guide(guide: Guide) -> IntentSet:
 
 def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) -> None:
     """Refine intent_set in place with a loaded overlay; every mistake names path:line."""
-    _check_keys(overlay, {"intents", "vocabulary", "out_of_scope", "not_covered"}, path)
+    datafile.check_keys(overlay, {"intents", "vocabulary", "out_of_scope", "not_covered"}, path)
     entries = overlay.get("intents", datafile.Mapping())
     if not isinstance(entries, dict):
         raise datafile.fail(path, overlay.key_lines["intents"], "'intents' must be a mapping of ids")
@@ -168,7 +168,7 @@ def apply_overlay(intent_set: IntentSet, overlay: datafile.Mapping, path: Path) 
         line = entries.key_lines[intent_id]
         if not isinstance(entry, dict):
             raise datafile.fail(path, line, f"intent {intent_id!r} must be a mapping")
-        _check_keys(entry, {"name", "section", "passage", "answer", "samples"}, path)
+        datafile.check_keys(entry, {"name", "section", "passage", "answer", "samples"}, path)
         if intent_id in intent_set.intents:
             intent = intent_set.intents[intent_id]
             if "section" in entry or "passage" in entry:
@@ -238,7 +238,7 @@ def _vocabulary(node: object, path: Path, parent: datafile.Mapping) -> Vocabular
         return vocabulary
     if not isinstance(node, dict):
         raise datafile.fail(path, parent.key_lines["vocabulary"], "'vocabulary' must be a mapping")
-    _check_keys(node, {"heard_as", "synonyms"}, path)
+    datafile.check_keys(node, {"heard_as", "synonyms"}, path)
     for key, target in (("heard_as", vocabulary.heard_as), ("synonyms", vocabulary.synonyms)):
         table = node.get(key, {})
         if not isinstance(table, dict):
@@ -249,14 +249,6 @@ def _vocabulary(node: object, path: Path, parent: datafile.Mapping) -> Vocabular
             for variant in variants:
                 target[variant.lower()] = meant.lower()
     return vocabulary
-
-
-def _check_keys(mapping: datafile.Mapping, allowed: set[str], path: Path) -> None:
-    for key in mapping:
-        if key not in allowed:
-            raise datafile.fail(
-                path, mapping.key_lines[key], f"unknown key {key!r}; expected one of: {', '.join(sorted(allowed))}"
-            )
 
 
 def _text(mapping: datafile.Mapping, key: str, path: Path) -> str:

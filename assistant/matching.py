@@ -73,14 +73,16 @@ class Matcher:
         # The same samples and passages are stemmed for bags, samples and guide stems: once is enough.
         self._stem_cache: dict[str, list[str]] = {}
         self._language = intent_set.language
-        self._heard_as = intent_set.vocabulary.heard_as
+        # Keyed by their words as a question is split into them ("car t's" -> "car ts"), or never found.
+        self._heard_as = {" ".join(words(heard)): meant for heard, meant in intent_set.vocabulary.heard_as.items()}
         self._max_heard = max((len(p.split()) for p in self._heard_as), default=1)
+        synonyms = {" ".join(words(variant)): meant for variant, meant in intent_set.vocabulary.synonyms.items()}
         self._synonyms = {
             self._stem(variant): self._stem(meant.split()[-1])
-            for variant, meant in intent_set.vocabulary.synonyms.items()
+            for variant, meant in synonyms.items()
             if len(variant.split()) == 1
         }
-        self._phrase_synonyms = {v: m for v, m in intent_set.vocabulary.synonyms.items() if len(v.split()) > 1}
+        self._phrase_synonyms = {v: m for v, m in synonyms.items() if len(v.split()) > 1}
         self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
         self._known_words = self._collect_known_words()
         self._guide_words = {w for intent in intent_set for w in words(intent.passage + " " + intent.name)}

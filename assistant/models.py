@@ -349,14 +349,15 @@ def install_hint(registry: Registry | None = None) -> str:
     )
 
 
-def _checked(path: Path, source: str, registry: Registry) -> Path:
+def usable_layout(path: Path, source: str = "model", registry: Registry | None = None) -> ModelLayout:
+    """The layout of a model folder, or ModelError naming what is missing and the fix."""
     layout = inspect_model(path)
     if not layout.ok:
         raise ModelError(
             f"{source} '{path}' is not a usable Vosk model ({'; '.join(layout.problems)}); "
             f"give the directory that holds am/, conf/ and graph/, or {install_hint(registry)}"
         )
-    return path
+    return layout
 
 
 def find_model(
@@ -372,10 +373,10 @@ def find_model(
     """
     registry = registry or load_registry()
     if explicit is not None:
-        return _checked(Path(explicit).expanduser(), "model", registry)
+        return usable_layout(Path(explicit).expanduser(), "model", registry).path
     env = _env_model()
     if env:
-        return _checked(env, ENV_VAR, registry)
+        return usable_layout(env, ENV_VAR, registry).path
     preferred = [registry.default] + [m.name for m in registry.models if m.name != registry.default]
     order = {name: rank for rank, name in enumerate(preferred)}
     for container in _model_containers():

@@ -22,12 +22,12 @@ class Symptom:
 
     name: str
     """The guide's name for it, e.g. "high fever"."""
-    intent: str
-    """The intent whose topic it belongs to."""
+    intent: str | None
+    """The intent whose topic it belongs to; None for a guide the red flags were not written for."""
     phrases: list[tuple[str, ...]]
     """Ways of saying it, as word tuples."""
     note: str
-    """One sentence of the guide's facts, said after the urgent advice."""
+    """One sentence of the guide's facts, said after the urgent advice ("" for another guide)."""
     reports: list[tuple[str, ...]] = field(default_factory=list)
     """Phrases that are reports by themselves ("struggling to breathe"), even when a recognizer
     lost the "I" before them."""
@@ -56,8 +56,11 @@ class RedFlags:
     present: list[tuple[str, ...]] = field(default_factory=list)
 
     @classmethod
-    def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE) -> RedFlags:
+    def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE, own_guide: bool = True) -> RedFlags:
+        """The red flags of a file. Its notes and topics come from the guide it was written for;
+        with another guide (`own_guide` False) a report gets the urgent advice alone."""
         data = datafile.load(path)
+        datafile.check_keys(data, {"urgent_answer", "symptoms", "reporters", "hypothetical", "past", "ignore", "present"}, path)
         for key in ("urgent_answer", "symptoms", "reporters"):
             if key not in data:
                 raise datafile.fail(path, data.line, f"missing {key!r}")
@@ -66,10 +69,12 @@ class RedFlags:
             line = data["symptoms"].key_lines[name]
             if not isinstance(entry, dict) or not {"intent", "phrases", "note"} <= set(entry):
                 raise datafile.fail(path, line, f"symptom {name!r} needs 'intent', 'phrases' and 'note'")
-            if entry["intent"] not in intent_set.intents:
+            datafile.check_keys(entry, {"intent", "phrases", "note", "reports"}, path)
+            if own_guide and entry["intent"] not in intent_set.intents:
                 raise datafile.fail(path, entry.key_lines["intent"], f"unknown intent {entry['intent']!r}")
+            intent, note = (entry["intent"], entry["note"]) if own_guide else (None, "")
             reports = _phrases(entry.get("reports", []))
-            symptoms.append(Symptom(name, entry["intent"], _phrases(entry["phrases"]) + reports, entry["note"], reports))
+            symptoms.append(Symptom(name, intent, _phrases(entry["phrases"]) + reports, note, reports))
         return cls(
             urgent_answer=" ".join(data["urgent_answer"].split()),
             symptoms=symptoms,
@@ -102,9 +107,9 @@ class RedFlags:
         found.sort(key=lambda item: item[0])
         reported = list(dict.fromkeys(symptom.name for _, symptom in found))
         symptoms = [next(s for _, s in found if s.name == name) for name in reported]
-        notes = " ".join(dict.fromkeys(s.note for s in symptoms))
+        notes = [self.urgent_answer] + list(dict.fromkeys(s.note for s in symptoms if s.note))
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
-        return Alert(symptoms, f"{self.urgent_answer} {notes}")
+        return Alert(symptoms, " ".join(notes))
 
     def _reported(self, tokens: list[str], start: int, length: int, markers: set[int]) -> bool:
         for i in range(max(0, start - _BEFORE), start):

@@ -539,15 +539,10 @@ def _import_vosk():
 @functools.lru_cache(maxsize=2)
 def _load_vosk_model(path: Path):
     """A loaded Vosk model, shared by the recognizers made from the same folder."""
-    from .models import inspect_model, install_hint
+    from .models import install_hint, usable_layout
 
     vosk = _import_vosk()
-    layout = inspect_model(path)
-    if not layout.ok:
-        raise ModelError(
-            f"'{path}' is not a usable Vosk model ({'; '.join(layout.problems)}); "
-            f"give the folder that holds am/, conf/ and graph/, or {install_hint()}"
-        )
+    layout = usable_layout(path)
     started = time.perf_counter()
     try:
         model = vosk.Model(str(path))

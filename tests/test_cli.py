@@ -130,3 +130,13 @@ def test_bench_prints_accuracy_for_each_question_set():
         assert scores["questions"] >= 150
         assert 0.5 <= scores["in_scope_accuracy"] <= 1.0
     assert 0 < numbers["latency_p50_ms"] <= numbers["latency_p95_ms"] <= numbers["latency_max_ms"]
+
+
+def test_another_guide_answers_and_still_flags_red_flags_without_this_guides_notes():
+    result = run("--guide", "tests/data/hip-guide.txt", "ask", "--json", "--no-speak",
+                 "when can i drive again", "i have a high fever right now")
+    assert result.returncode == 0, result.stderr
+    faq, urgent = (json.loads(line) for line in result.stdout.splitlines())
+    assert faq["intent"] is not None and "six weeks" in faq["answer"]
+    assert urgent["urgent"] and urgent["intent"] is None and "care team" in urgent["answer"]
+    assert "cytokine" not in urgent["answer"]

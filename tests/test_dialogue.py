@@ -1,7 +1,9 @@
 import pytest
 
-from assistant.dialogue import Session
-from assistant.errors import InputError
+from assistant.dialogue import COMMANDS_FILE, Commands, Session
+from assistant.errors import InputError, OverlayError
+from assistant.intents import load_intents
+from assistant.safety import SAFETY_FILE, RedFlags
 from assistant.settings import RATE_MIN
 
 
@@ -117,3 +119,19 @@ def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_an
     phrases = Session.create().phrases()
     assert "say that again" in phrases and "slower please" in phrases
     assert "how much does it cost" in phrases
+
+
+@pytest.mark.parametrize(
+    "loader, path, typo",
+    [(lambda p: RedFlags.from_file(load_intents(), p), SAFETY_FILE, ("\n    reports:", "\n    report:")),
+     (lambda p: RedFlags.from_file(load_intents(), p), SAFETY_FILE, ("\npresent:", "\npresnt:")),
+     (Commands.from_file, COMMANDS_FILE, ("\n    phrases:", "\n    phrase:"))],
+)
+def test_a_misspelled_key_in_the_red_flags_or_commands_is_an_error_naming_its_line(tmp_path, loader, path, typo):
+    # Ignored, it would silently stop "struggling to breathe" being urgent, or "say that again" being a command.
+    text = path.read_text(encoding="utf-8")
+    broken = tmp_path / path.name
+    broken.write_text(text.replace(*typo, 1), encoding="utf-8")
+    line = text[: text.index(typo[0])].count("\n") + 2  # the key's line follows the newline found
+    with pytest.raises(OverlayError, match=rf"{path.name}:{line}: unknown key '{typo[1].strip().rstrip(':')}'"):
+        loader(broken)

@@ -31,6 +31,7 @@ def test_every_section_heading_as_a_question_reaches_its_intent(heading):
         ("um so like what are the uh side effects", "potential-side-effects"),
         ("WHAT IS CRS?", "cytokine-release-syndrome"),
         ("how does the i v infusion work", "iv-infusion"),
+        ("how do car t's work", "how-car-t-cell-therapy-works"),
     ],
 )
 def test_misheard_and_messy_questions(question, intent):
