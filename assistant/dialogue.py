@@ -9,14 +9,16 @@ from pathlib import Path
 
 from . import datafile
 from .errors import InputError
-from .intents import DATA_DIR, IntentSet, load_intents
-from .matching import Matcher, find_phrases, words
+from .intents import IntentSet, load_intents
+from .matching import Matcher
+from .resources import intents_file
 from .safety import RedFlags
 from .settings import VoiceSettings
+from .text import find_phrases, plain_words
 
 _LOGGER = logging.getLogger(__name__)
 
-COMMANDS_FILE = DATA_DIR / "commands.yaml"
+COMMANDS_FILE = intents_file("commands.yaml")
 ACTIONS = ("repeat", "more", "help", "stop", "slower", "faster", "louder", "softer", "goodbye")
 VOICE_ACTIONS = ("slower", "faster", "louder", "softer")
 REPLY_KEYS = (
@@ -79,7 +81,7 @@ class Commands:
             if action not in ACTIONS:
                 raise datafile.fail(path, data["commands"].key_lines[action], f"unknown action {action!r}; use one of {ACTIONS}")
             datafile.check_keys(entry, {"phrases", "reply", "limit"}, path)
-            phrases = [tuple(words(p)) for p in entry.get("phrases", [])]
+            phrases = [tuple(plain_words(p)) for p in entry.get("phrases", [])]
             commands.append(Command(action, phrases, entry.get("reply", ""), entry.get("limit", "")))
         missing = set(ACTIONS) - {c.action for c in commands}
         if missing:
@@ -88,11 +90,11 @@ class Commands:
         absent = [key for key in REPLY_KEYS if key not in replies]
         if absent:
             raise datafile.fail(path, data.line, f"missing replies: {', '.join(absent)}")
-        return cls(commands, frozenset(words(" ".join(data.get("filler", [])))), replies)
+        return cls(commands, frozenset(plain_words(" ".join(data.get("filler", [])))), replies)
 
     def find(self, utterance: str) -> Command | None:
         """The command an utterance gives: it holds a command phrase and otherwise only filler words."""
-        tokens = words(utterance)
+        tokens = plain_words(utterance)
         best: tuple[int, Command] | None = None
         for command in self.commands:
             for i, phrase in find_phrases(tokens, command.phrases):
@@ -155,7 +157,7 @@ class Session:
     def respond(self, utterance: str) -> Reply:
         """The reply to one utterance, updating the session."""
         text = " ".join(utterance.split())
-        if not words(text):
+        if not plain_words(text):
             raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
         alert = self.red_flags.check(text)
         if alert:
@@ -187,7 +189,7 @@ class Session:
 
     def _choose_option(self, text: str) -> str | None:
         """Which of the two offered topics a short answer like "the first one" or "fatigue" picks."""
-        tokens = set(words(text))
+        tokens = set(plain_words(text))
         if tokens & {"first", "former", "one"} and not tokens & {"second", "latter", "other"}:
             return self.options[0]
         if tokens & {"second", "latter", "other", "last"}:

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Literal
 import numpy as np
 
 from .audio import SPEECH_RATE, to_pcm16
+from .settings import TRAILING_SILENCE
 from .speech_in import Recognizer, Transcript
 
 
@@ -52,7 +53,7 @@ class Endpointer:
 
     def __init__(
         self,
-        trailing_silence: float = 0.6,
+        trailing_silence: float = TRAILING_SILENCE,
         min_speech: float = 0.15,
         max_utterance: float = 15.0,
         start_margin: float = 8.0,

@@ -15,13 +15,13 @@ from pathlib import Path
 from . import datafile
 from .errors import OverlayError
 from .knowledge import Guide, Section, split_sentences
+from .resources import intents_file
 
 _LOGGER = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "intents"
-GUIDE_FILE = DATA_DIR / "car-t-guide.txt"
-OVERLAY_FILE = DATA_DIR / "overlay.yaml"
-LANGUAGE_FILE = DATA_DIR / "language.yaml"
+GUIDE_FILE = intents_file("car-t-guide.txt")
+OVERLAY_FILE = intents_file("overlay.yaml")
+LANGUAGE_FILE = intents_file("language.yaml")
 
 MAX_ANSWER_WORDS = 60
 FAQ_SOURCE = "Frequently Asked Questions"

@@ -16,9 +16,12 @@ from typing import TextIO
 
 from .audio import Microphone, to_pcm16
 from .dialogue import Reply, Session
-from .errors import AudioError, SpeechError
+from .errors import AudioError
 from .endpoint import Endpointer, listen
-from .speech_in import PocketSphinxRecognizer, Recognizer, Transcript, words_of
+from .speech_in import PocketSphinxRecognizer, Recognizer, Transcript
+from .speech_out import speak_or_show
+from .settings import TRAILING_SILENCE
+from .text import spoken_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class ListenOptions:
     """Write one JSON object per answer instead of captions."""
     tail: float = 0.3
     """Seconds after playback during which the microphone is still ignored."""
-    trailing_silence: float = 0.6
+    trailing_silence: float = TRAILING_SILENCE
     """Seconds of silence that end a question."""
 
 
@@ -54,7 +57,7 @@ def question_text(transcript: Transcript) -> str:
 
 def strip_wake(text: str, wake: str) -> str | None:
     """The question after the wake phrase, "" when only the wake phrase was said, None without it."""
-    heard, wanted = words_of(text), words_of(wake)
+    heard, wanted = spoken_words(text), spoken_words(wake)
     if heard[: len(wanted)] != wanted:
         return None
     return " ".join(heard[len(wanted) :])
@@ -132,7 +135,7 @@ class HandsFree:
                 return None
             text = after
         self._awake = self.options.wake is None
-        if not words_of(text):
+        if not spoken_words(text):
             return None
         reply = self.session.respond(text)
         self.captions.reply(reply, text)
@@ -144,15 +147,19 @@ class HandsFree:
         """Speak, until done or stopped by a key, by "stop" said over it, or by Ctrl-C."""
         if not (self.options.speak and self.speaker):
             return
-        try:
+
+        def speak() -> None:
             with _stop_on_key(self.speaker), _StopOnVoice(self):
                 self.speaker.speak(text, self.session.voice)
-        except KeyboardInterrupt:
-            # Ctrl-C silences the answer; the conversation goes on.
+
+        def stop() -> None:
             self.speaker.stop()
             self.captions.status("Stopped.")
-        except (SpeechError, AudioError) as err:
+
+        def cannot_speak(err: Exception) -> None:
             self.captions.status(f"Cannot speak ({err}). Answers are shown as text only.")
+
+        if not speak_or_show(speak, stop, cannot_speak):
             self.options.speak = False
 
     def _next_question(self, microphone: Microphone, prompt: str) -> Transcript | None:

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import difflib
 import heapq
-import importlib.util
 import logging
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import snowballstemmer
 
 from . import phonetic
 from .intents import IntentSet
+from .text import english_words, find_phrases, plain_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ OUT_OF_SCOPE = "<out-of-scope>"
 _STEM_CACHE_SIZE = 20_000
 
 _stemmer = snowballstemmer.stemmer("english")
-_NON_WORD = re.compile(r"[^a-z0-9' ]+")
 
 
 @dataclass
@@ -74,9 +71,9 @@ class Matcher:
         self._stem_cache: dict[str, list[str]] = {}
         self._language = intent_set.language
         # Keyed by their words as a question is split into them ("car t's" -> "car ts"), or never found.
-        self._heard_as = {" ".join(words(heard)): meant for heard, meant in intent_set.vocabulary.heard_as.items()}
+        self._heard_as = {" ".join(plain_words(heard)): meant for heard, meant in intent_set.vocabulary.heard_as.items()}
         self._max_heard = max((len(p.split()) for p in self._heard_as), default=1)
-        synonyms = {" ".join(words(variant)): meant for variant, meant in intent_set.vocabulary.synonyms.items()}
+        synonyms = {" ".join(plain_words(variant)): meant for variant, meant in intent_set.vocabulary.synonyms.items()}
         self._synonyms = {
             self._stem(variant): self._stem(meant.split()[-1])
             for variant, meant in synonyms.items()
@@ -85,7 +82,7 @@ class Matcher:
         self._phrase_synonyms = {v: m for v, m in synonyms.items() if len(v.split()) > 1}
         self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
         self._known_words = self._collect_known_words()
-        self._guide_words = {w for intent in intent_set for w in words(intent.passage + " " + intent.name)}
+        self._guide_words = {w for intent in intent_set for w in plain_words(intent.passage + " " + intent.name)}
         self._sound_alikes = self._collect_sound_alikes()
         self._uncovered = {tuple(self.stems(topic)) for topic in intent_set.not_covered} - {()}
         self._bags: dict[str, dict[str, float]] = {}
@@ -131,7 +128,7 @@ class Matcher:
         texts += list(self.intent_set.out_of_scope)
         texts += [i.name for i in self.intent_set] + list(self._heard_as.values())
         texts += list(self.intent_set.vocabulary.synonyms) + list(self.intent_set.vocabulary.synonyms.values())
-        return frozenset(w for text in texts for w in words(text)) - self._language.stopwords
+        return frozenset(w for text in texts for w in plain_words(text)) - self._language.stopwords
 
     def _collect_sound_alikes(self) -> dict[str, dict[str, str]]:
         """The guide's long words and the phrases recognizers mishear, by sound-alike key, grouped
@@ -148,7 +145,7 @@ class Matcher:
         """Lower-case words of a question: misheard phrases replaced, split words rejoined, typos
         corrected, words that together sound like a guide word replaced by it, then multi-word
         synonyms replaced by the guide's words."""
-        heard = _replace_phrases(words(text), self._heard_as, self._max_heard)
+        heard = _replace_phrases(plain_words(text), self._heard_as, self._max_heard)
         corrected = [self._correct(w) for w in self._join_split_words(heard)]
         return _replace_phrases(self._replace_sound_alikes(corrected), self._phrase_synonyms, self._max_synonym)
 
@@ -278,7 +275,7 @@ class Matcher:
         if self._not_covered(stems) or not self._guide_stems.intersection(stems):
             return _no_answer(self.scores(stems), stems, out_of_scope=True)
         result = self._best(stems)
-        if context in self._bags and self._language.context_words & set(words(question)):
+        if context in self._bags and self._language.context_words & set(plain_words(question)):
             # "what are the symptoms of it": the question is about the previous topic unless its
             # own words point elsewhere strongly enough to win with the topic's name added.
             with_context = self._best(stems + self.stems(self.intent_set[context].name))
@@ -312,12 +309,6 @@ def _no_answer(scores: dict[str, float], stems: list[str], out_of_scope: bool) -
     return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=out_of_scope)
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words of a text, apostrophes dropped ("can't" -> "cant"), hyphens split."""
-    text = text.lower().replace("\u2019", "'").replace("-", " ")
-    return [w.replace("'", "") for w in _NON_WORD.sub(" ", text).split() if w.replace("'", "")]
-
-
 def _replace_phrases(tokens: list[str], table: dict[str, str], longest: int) -> list[str]:
     out: list[str] = []
     i = 0
@@ -332,34 +323,6 @@ def _replace_phrases(tokens: list[str], table: dict[str, str], longest: int) -> 
             out.append(tokens[i])
             i += 1
     return out
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Everyday English words, from the pronouncing dictionary inside the pocketsphinx package.
-
-    Read when a text holds a word the guide lacks (the overlay's uncovered topics do, so in practice
-    at start-up); a word found here is never "corrected"."""
-    spec = importlib.util.find_spec("pocketsphinx")
-    if spec is None or not spec.submodule_search_locations:
-        return frozenset()
-    path = Path(spec.submodule_search_locations[0]) / "model" / "en-us" / "cmudict-en-us.dict"
-    try:
-        with path.open(encoding="utf-8") as lines:
-            return frozenset(line.split(" ", 1)[0].split("(")[0] for line in lines)
-    except OSError:
-        _LOGGER.warning("no English word list at %s; typo correction may change ordinary words", path)
-        return frozenset()
-
-
-def find_phrases(tokens: list[str], phrases) -> list[tuple[int, tuple[str, ...]]]:
-    """Where each of the phrases (word tuples) stands in tokens: (start, phrase) pairs in order."""
-    return sorted(
-        (i, phrase)
-        for phrase in phrases
-        for i in range(len(tokens) - len(phrase) + 1)
-        if tuple(tokens[i : i + len(phrase)]) == phrase
-    )
 
 
 @lru_cache(maxsize=4096)

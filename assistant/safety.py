@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import datafile
-from .intents import DATA_DIR, IntentSet
-from .matching import find_phrases, words
+from .intents import IntentSet
+from .resources import intents_file
+from .text import find_phrases, plain_words
 
 _LOGGER = logging.getLogger(__name__)
 
-SAFETY_FILE = DATA_DIR / "safety.yaml"
+SAFETY_FILE = intents_file("safety.yaml")
 _BEFORE, _AFTER, _MARKER_REACH = 5, 3, 2
 
 
@@ -78,7 +79,7 @@ class RedFlags:
         return cls(
             urgent_answer=" ".join(data["urgent_answer"].split()),
             symptoms=symptoms,
-            reporters=frozenset(words(" ".join(data["reporters"]))),
+            reporters=frozenset(plain_words(" ".join(data["reporters"]))),
             hypothetical=_phrases(data.get("hypothetical", [])),
             past=_phrases(data.get("past", [])),
             ignore=_phrases(data.get("ignore", [])),
@@ -87,7 +88,7 @@ class RedFlags:
 
     def check(self, utterance: str) -> Alert | None:
         """The alert for an utterance that reports a red-flag symptom, else None."""
-        tokens = words(utterance)
+        tokens = plain_words(utterance)
         if find_phrases(tokens, self.past):
             return None
         for start, phrase in reversed(find_phrases(tokens, self.ignore)):
@@ -126,5 +127,5 @@ class RedFlags:
 
 
 def _phrases(texts: list[str]) -> list[tuple[str, ...]]:
-    return [tuple(words(text)) for text in texts if words(text)]
+    return [tuple(plain_words(text)) for text in texts if plain_words(text)]
 

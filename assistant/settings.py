@@ -7,15 +7,19 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-import platformdirs
-
 from .errors import InputError
+from .resources import config_file
 
 _LOGGER = logging.getLogger(__name__)
 
 RATE_MIN, RATE_MAX, RATE_STEP = 100, 240, 20
 VOLUME_MIN, VOLUME_MAX, VOLUME_STEP = 0.3, 1.0, 0.15
 ENGINES = ("pyttsx3", "piper")
+"""Text-to-speech engines."""
+RECOGNIZER_ENGINES = ("auto", "vosk", "pocketsphinx")
+"""Speech recognizers; "auto" is Vosk when an English model is installed, else PocketSphinx."""
+TRAILING_SILENCE = 0.6
+"""Seconds of silence that end a question, unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,6 @@ class VoiceSettings:
         raise ValueError(f"not a voice adjustment: {action}")
 
 
-def config_path() -> Path:
-    """The user's config file, in the platform's config directory."""
-    return Path(platformdirs.user_config_dir("car-t-assistant")) / "config.toml"
-
-
 def load_voice_settings(path: Path | None = None, **overrides: object) -> VoiceSettings:
     """Settings from the `[voice]` table of the config file, then non-None overrides (command-line flags).
 
@@ -68,7 +67,7 @@ def load_voice_settings(path: Path | None = None, **overrides: object) -> VoiceS
         voice = "en-us"     # engine-specific voice name (optional)
         engine = "pyttsx3"  # or "piper"
     """
-    path = path or config_path()
+    path = path or config_file()
     values: dict[str, object] = {}
     if path.is_file():
         try:

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python scripts/bench_speech_in.py [--cache DIR] [--phrases FILE] [--limit N] [CONFIG ...]
 
-Each question of tests/data/dev_questions.tsv is synthesized (and kept in --cache to skip that
+Each question of intents/questions/dev.tsv is synthesized (and kept in --cache to skip that
 next time), padded with silence, and recognized by each configuration:
 
   ps-domain          PocketSphinx, trigram model of the domain phrases only
@@ -35,8 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import speech_in  # noqa: E402
 from assistant.audio import SPEECH_RATE  # noqa: E402
-from assistant.bench import load_dev_set  # noqa: E402
-from assistant.bench_listen import VoiceCache, normalize_words, word_errors  # noqa: E402
+from assistant.bench.questions import load_dev_set  # noqa: E402
+from assistant.bench.voices import VoiceCache  # noqa: E402
+from assistant.bench.wer import normalize_words, word_errors  # noqa: E402
+from assistant.text import spoken_words  # noqa: E402
 
 FUNCTION_WORDS = speech_in.FUNCTION_WORDS
 PAD_BEFORE, PAD_AFTER = 0.3, 0.5
@@ -100,12 +102,12 @@ def main() -> None:
         from assistant.dialogue import Session
 
         phrases = Session.create().phrases()
-    domain_keys = {w for p in phrases for w in speech_in.words_of(p)} - FUNCTION_WORDS
+    domain_keys = {w for p in phrases for w in spoken_words(p)} - FUNCTION_WORDS
     questions = load_questions(args.limit)
     clips = spoken(questions, VoiceCache(args.cache))
     audio_seconds = sum(len(c) for c in clips) / SPEECH_RATE
-    said = {" ".join(speech_in.words_of(q)) for q, _ in questions}
-    overlap = sum(" ".join(speech_in.words_of(p)) in said for p in phrases)
+    said = {" ".join(spoken_words(q)) for q, _ in questions}
+    overlap = sum(" ".join(spoken_words(p)) in said for p in phrases)
     print(
         f"{len(questions)} questions ({sum(q[1] for q in questions)} in scope), {audio_seconds:.0f} s of speech; "
         f"{len(phrases)} domain phrases, {overlap} of them worded exactly as a question"

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.audio import SPEECH_RATE, read_wav_16k, resample, write_wav  # noqa: E402
-from assistant.bench_listen import speech_span  # noqa: E402
+from assistant.bench.voices import speech_span  # noqa: E402
 
 OUT_DIR = ROOT / "tests" / "data" / "audio"
 

@@ -304,7 +304,7 @@ def test_resampler_rejects_a_zero_rate():
 
 @pytest.fixture
 def no_devices(monkeypatch):
-    sd = audio._sd()
+    sd = audio.devices._sd()
 
     def query_devices(device=None, kind=None):
         if kind is not None:

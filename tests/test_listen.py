@@ -14,8 +14,9 @@ import pytest
 from assistant.intents import load_intents
 from assistant.listen import question_text, strip_wake
 from assistant.settings import VoiceSettings
-from assistant.speech_in import PocketSphinxRecognizer, Transcript, words_of
+from assistant.speech_in import PocketSphinxRecognizer, Transcript
 from assistant.speech_out import Speaker
+from assistant.text import spoken_words
 
 AUDIO = Path(__file__).parent / "data" / "audio"
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +135,7 @@ def test_spoken_answers_are_recognized_back(intent):
     # as it has in a session under way: the answer is heard twice and the second hearing counts.
     recognizer.transcribe(sound)
     heard = set(recognizer.transcribe(sound).text.split())
-    key_words = {w for w in words_of(answer) if len(w) > 3}
+    key_words = {w for w in spoken_words(answer) if len(w) > 3}
     recall = len(key_words & heard) / len(key_words)
     # Measured: 0.67, 0.57 and 0.75 of the long words.
     assert recall >= 0.5, f"only {recall:.0%} of {sorted(key_words)} heard back: {sorted(heard)}"

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.bench import QUESTION_SETS, evaluate, load_dev_set
+from assistant.bench.questions import QUESTION_SETS, evaluate, load_dev_set
 from assistant.dialogue import Session
 from assistant.intents import load_intents, slug
 from assistant import phonetic

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import cli, models
+from assistant import cli, models, resources
 from assistant.errors import ModelError
 
 NAME = "vosk-model-test-en-0.1"
@@ -309,7 +309,7 @@ def test_ctrl_c_while_unpacking_leaves_no_half_model(server, tmp_path, monkeypat
         (GOOD_ZIP, {"sha256": "0" * 64}, "SHA-256 is .*, expected 0000"),
         (os.urandom(5000), {}, "not a readable zip archive"),
         (GOOD_ZIP[:-1000], {}, "not a readable zip archive"),
-        (model_zip(omit=("am/final.mdl",)), {}, r"does not hold a complete Vosk model \(am/final.mdl missing\)"),
+        (model_zip(omit=("am/final.mdl",)), {}, r"is not a usable Vosk model \(am/final.mdl missing\)"),
         (model_zip(omit=("graph/Gr.fst",)), {}, "graph/Gr.fst missing"),
     ],
     ids=["truncated-size-mismatch", "checksum-mismatch", "not-a-zip", "truncated-zip", "no-final-mdl", "no-gr-fst"],
@@ -393,37 +393,33 @@ def test_zip_with_paths_outside_the_model_is_refused(tmp_path):
 
 @pytest.fixture
 def places(tmp_path, monkeypatch):
-    """The project's models/ and the user data directory, both inside tmp_path."""
-    repo = tmp_path / "repo-models"
-    monkeypatch.setattr(models, "REPO_MODELS_DIR", repo)
+    """The user data directory's models/, inside tmp_path."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv(models.ENV_VAR, raising=False)
-    user = models.user_models_dir()
+    user = resources.user_models_dir()
     assert user == tmp_path / "data" / "car-t-assistant" / "models"
-    repo.mkdir()
     user.mkdir(parents=True)
-    return repo, user
+    return user
 
 
 def test_find_model_search_order(places, tmp_path, monkeypatch):
-    repo, user = places
+    user = places
     assert models.find_model() is None
+    assert models.model_search_path() == [user]
+    make_model_dir(user / "vosk-model-en-us-0.22-lgraph")
+    assert models.find_model() == user / "vosk-model-en-us-0.22-lgraph"
     make_model_dir(user / "vosk-model-small-en-us-0.15")
-    assert models.find_model() == user / "vosk-model-small-en-us-0.15"
-    make_model_dir(repo / "vosk-model-en-us-0.22-lgraph")
-    assert models.find_model() == repo / "vosk-model-en-us-0.22-lgraph"
-    make_model_dir(repo / "vosk-model-small-en-us-0.15")
-    assert models.find_model() == repo / "vosk-model-small-en-us-0.15"  # the registry's default first
+    assert models.find_model() == user / "vosk-model-small-en-us-0.15"  # the registry's default first
     env_model = make_model_dir(tmp_path / "elsewhere")
     monkeypatch.setenv(models.ENV_VAR, str(env_model))
     assert models.find_model() == env_model
-    assert models.model_search_path() == [env_model, repo, user]
+    assert models.model_search_path() == [env_model, user]
     entries = [dataclasses.asdict(m) for m in models.load_registry().models]
     default_listed_last = models.Registry.from_dict(
         {"default": entries[0]["name"], "model": entries[::-1]}, tmp_path / "registry.toml"
     )
     monkeypatch.delenv(models.ENV_VAR)
-    assert models.find_model(registry=default_listed_last) == repo / "vosk-model-small-en-us-0.15"
+    assert models.find_model(registry=default_listed_last) == user / "vosk-model-small-en-us-0.15"
     monkeypatch.setenv(models.ENV_VAR, str(env_model))
     explicit = make_model_dir(tmp_path / "explicit")
     assert models.find_model(explicit) == explicit
@@ -431,12 +427,12 @@ def test_find_model_search_order(places, tmp_path, monkeypatch):
 
 
 def test_find_model_skips_other_languages_and_incomplete_models(places):
-    repo, user = places
-    make_model_dir(repo / "vosk-model-small-ko-0.22")
-    make_model_dir(repo / "model")  # language unknown: only usable when named explicitly
-    make_model_dir(repo / "vosk-model-small-en-us-0.15", omit=("graph/Gr.fst",))
+    user = places
+    make_model_dir(user / "vosk-model-small-ko-0.22")
+    make_model_dir(user / "model")  # language unknown: only usable when named explicitly
+    make_model_dir(user / "vosk-model-small-en-us-0.15", omit=("graph/Gr.fst",))
     assert models.find_model(language="en") is None
-    assert models.find_model(language="ko") == repo / "vosk-model-small-ko-0.22"
+    assert models.find_model(language="ko") == user / "vosk-model-small-ko-0.22"
     make_model_dir(user / "vosk-model-en-in-0.5")
     assert models.find_model(language="en") == user / "vosk-model-en-in-0.5"
     assert models.find_model(language="en-US") is None
@@ -455,19 +451,26 @@ def test_explicit_model_that_is_missing_or_broken_names_it_and_the_fix(places, t
         models.find_model()
 
 
-def test_default_install_dir_falls_back_to_user_data(places, monkeypatch):
-    repo, user = places
-    assert models.default_install_dir() == repo
-    monkeypatch.setattr(models, "REPO_MODELS_DIR", repo / "absent")
-    assert models.default_install_dir() == user
+def test_installs_go_to_the_user_data_folder_never_under_the_package(places, tmp_path, monkeypatch):
+    user = places
+    archive = tmp_path / f"{NAME}.zip"
+    archive.write_bytes(GOOD_ZIP)
+    assert models.install_from(archive) == user / NAME
+    # Already installed there, so nothing is downloaded.
+    assert models.install_model(NAME, registry=write_registry(tmp_path, "https://unused/x.zip")) == user / NAME
+    # Without XDG_DATA_HOME: the platform's folder, not the package, site-packages or the checkout.
+    monkeypatch.delenv("XDG_DATA_HOME")
+    package_parent = Path(models.__file__).resolve().parents[2]  # site-packages, or the repository
+    assert models.default_install_dir() == resources.user_models_dir()
+    assert not models.default_install_dir().resolve().is_relative_to(package_parent)
 
 
 def test_list_and_verify_cover_registry_and_installed_models(places):
-    repo, user = places
-    make_model_dir(repo / "vosk-model-small-en-us-0.15")
+    user = places
+    make_model_dir(user / "vosk-model-small-en-us-0.15")
     make_model_dir(user / "custom-model", omit=("conf/mfcc.conf",))
     listed = {s.name: s.to_dict() for s in models.list_models()}
-    assert listed["vosk-model-small-en-us-0.15"]["installed"] == str(repo / "vosk-model-small-en-us-0.15")
+    assert listed["vosk-model-small-en-us-0.15"]["installed"] == str(user / "vosk-model-small-en-us-0.15")
     assert listed["vosk-model-small-en-us-0.15"]["default"] is True
     assert listed["vosk-model-en-us-0.22-lgraph"]["installed"] is None
     assert listed["custom-model"]["in_registry"] is False
@@ -480,8 +483,7 @@ def test_list_and_verify_cover_registry_and_installed_models(places):
 
 
 def test_only_install_touches_the_network(places, tmp_path, monkeypatch):
-    repo, _ = places
-    make_model_dir(repo / "vosk-model-small-en-us-0.15")
+    make_model_dir(places / "vosk-model-small-en-us-0.15")
     archive = tmp_path / f"{NAME}.zip"
     archive.write_bytes(GOOD_ZIP)
 
@@ -500,7 +502,7 @@ def test_only_install_touches_the_network(places, tmp_path, monkeypatch):
 
 
 def test_models_command_installs_from_a_file_then_lists_and_verifies_as_json_lines(places, tmp_path, capsys):
-    _, user = places
+    user = places
     archive = tmp_path / f"{NAME}.zip"
     archive.write_bytes(GOOD_ZIP)
     assert cli.main(["models", "install", "--from", str(archive), "--dir", str(user)]) == 0

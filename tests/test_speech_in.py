@@ -15,6 +15,7 @@ from assistant import models
 from assistant.audio import SPEECH_RATE, Audio, read_wav, resample, to_pcm16
 from assistant.errors import InputError, ModelError, RecognizerError
 from assistant.endpoint import Endpointer, listen
+from assistant.lexicon import lexicon_respellings
 from assistant.speech_in import (
     FUNCTION_WORDS,
     PocketSphinxRecognizer,
@@ -23,10 +24,9 @@ from assistant.speech_in import (
     build_arpa,
     espeak_pronunciations,
     ipa_to_arpabet,
-    lexicon_respellings,
     make_recognizer,
-    words_of,
 )
+from assistant.text import spoken_words
 
 DATA = Path(__file__).parent / "data"
 AUDIO = DATA / "audio"
@@ -75,10 +75,10 @@ def heard(sphinx) -> dict[Path, Transcript]:
 # --- text, pronunciations, language model -----------------------------------------------------
 
 
-def test_words_of_spells_like_the_recognizers():
-    assert words_of("What's CAR T-cell therapy?") == ["what's", "car", "t", "cell", "therapy"]
-    assert words_of("I\u2019m  'tired'") == ["i'm", "tired"]
-    assert words_of("병원에 가고_싶어요") == ["병원에", "가고", "싶어요"]
+def test_spoken_words_spells_like_the_recognizers():
+    assert spoken_words("What's CAR T-cell therapy?") == ["what's", "car", "t", "cell", "therapy"]
+    assert spoken_words("I\u2019m  'tired'") == ["i'm", "tired"]
+    assert spoken_words("병원에 가고_싶어요") == ["병원에", "가고", "싶어요"]
 
 
 def test_ipa_to_arpabet_maps_diphthongs_flaps_and_r_coloured_vowels():
@@ -122,7 +122,7 @@ def arpa_prob(probs: dict, backoffs: dict, context: tuple, word: str) -> float:
 
 
 def test_arpa_model_is_a_normalized_distribution_in_every_context(phrases):
-    sentences = [words_of(p) for p in phrases]
+    sentences = [spoken_words(p) for p in phrases]
     background = {"weather": 0.5, "joke": 0.3, "what": 0.2}
     probs, backoffs = parse_arpa(build_arpa(sentences, 3, background, 0.5))
     vocabulary = [g[0] for g in probs if len(g) == 1 and g[0] != "<s>"]
@@ -409,7 +409,6 @@ def test_english_vosk_hears_the_key_words_of_spoken_questions(english_vosk, path
 
 @pytest.fixture
 def no_installed_models(tmp_path, monkeypatch):
-    monkeypatch.setattr(models, "REPO_MODELS_DIR", tmp_path / "repo-models")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv(models.ENV_VAR, raising=False)
 

@@ -15,8 +15,9 @@ import yaml
 
 from assistant.audio import Audio
 from assistant.errors import InputError, SpeechError
+from assistant.lexicon import Lexicon, default_lexicon
 from assistant.settings import VoiceSettings
-from assistant.speech_out import Lexicon, Pyttsx3Engine, Speaker, default_lexicon, piper_voice_file, split_sentences
+from assistant.speech_out import Pyttsx3Engine, Speaker, piper_voice_file, speak_or_show, split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPEAK = VoiceSettings(engine="pyttsx3")
@@ -320,6 +321,24 @@ def test_missing_piper_is_reported_with_the_install_command() -> None:
     assert "pip install '.[piper]' (or scripts/setup --piper)" in result.stdout, result.stderr
 
 
+# --- speaking in a conversation ----------------------------------------------
+
+
+def test_ctrl_c_silences_the_answer_and_a_speech_error_turns_speech_off() -> None:
+    said: list[str] = []
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    def broken() -> None:
+        raise SpeechError("no voice")
+
+    assert speak_or_show(lambda: said.append("spoken"), lambda: said.append("stopped"), said.append)
+    assert speak_or_show(interrupted, lambda: said.append("stopped"), said.append)
+    assert not speak_or_show(broken, lambda: said.append("stopped"), lambda err: said.append(str(err)))
+    assert said == ["spoken", "stopped", "no voice"]
+
+
 # --- command line ------------------------------------------------------------
 
 
@@ -443,7 +462,7 @@ def test_a_speaker_that_disappears_mid_answer_raises_an_audio_error(tmp_path: Pa
 
 
 def test_speech_bench_times_each_answer_length(capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.bench_speech import run_speech_bench
+    from assistant.bench.synthesis import run_speech_bench
 
     numbers = run_speech_bench(rounds=1, engines=("pyttsx3",))
     answers = numbers["answers"]

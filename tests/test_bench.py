@@ -1,4 +1,4 @@
-"""The spoken benchmark's machinery on the spoken fixtures: real PocketSphinx, real eSpeak NG."""
+"""The benchmarks' machinery: the spoken benchmark on the spoken fixtures, with real PocketSphinx and real eSpeak NG."""
 
 from __future__ import annotations
 
@@ -9,20 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import bench_listen
 from assistant.audio import SPEECH_RATE, read_wav
-from assistant.bench import DevQuestion, load_dev_set
-from assistant.bench_listen import (
-    PAD_BEFORE,
-    VoiceCache,
-    make_babble,
-    mix,
-    normalize_words,
-    run_spoken_bench,
-    speech_span,
-    spoken_selection,
-    word_errors,
-)
+from assistant.bench.questions import DevQuestion, kind_of, load_dev_set, spoken_selection
+from assistant.bench.spoken import run_spoken_bench
+from assistant.bench.voices import PAD_BEFORE, VoiceCache, make_babble, mix, speech_span
+from assistant.bench.wer import normalize_words, word_errors
 from assistant.errors import SpeechError
 
 AUDIO = Path(__file__).parent / "data" / "audio"
@@ -56,7 +47,7 @@ def test_spoken_selection_is_fixed_and_covers_every_kind():
     chosen = spoken_selection(dev_set)
     assert chosen == spoken_selection(dev_set)
     assert len(chosen) == 60 and len({row.question for row in chosen}) == 60
-    kinds = [bench_listen.kind_of(row) for row in chosen]
+    kinds = [kind_of(row) for row in chosen]
     assert (kinds.count("in scope"), kinds.count("out of scope"), kinds.count("urgent")) == (45, 10, 5)
     order = [dev_set.index(row) for row in chosen]
     assert order == sorted(order)

@@ -1,27 +1,27 @@
-"""Benchmarks that print their numbers: accuracy on each question set, matching latency, load time.
+"""The question sets the benchmarks ask, and how replies are scored against them.
 
 Three sets of questions, each by a different writer who saw the guide and the topics but not the
 overlay: `dev` shaped the overlay from the start, `dev2` was used to improve it later, and `test`
 was kept apart: its in-scope and out-of-scope numbers are the fairest guess at new questions. (Its
 missed urgent reports did add red-flag phrases, so its urgent recall is no longer a fresh measure.)
+They ship with the package (`intents/questions/`); any file of the same columns can be given instead.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-import statistics
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from .dialogue import Reply, Session
-from .errors import InputError
-from .intents import load_intents
+from ..dialogue import Reply, Session
+from ..errors import InputError
+from ..resources import intents_file
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-DEV_SET = DATA / "dev_questions.tsv"
-QUESTION_SETS = {"dev": DEV_SET, "dev2": DATA / "dev2_questions.tsv", "test": DATA / "test_questions.tsv"}
+QUESTION_SETS = {name: intents_file(f"questions/{name}.tsv") for name in ("dev", "dev2", "test")}
+DEV_SET = QUESTION_SETS["dev"]
+QUOTAS = {"in scope": 45, "out of scope": 10, "urgent": 5}
+"""How many questions of each kind the spoken benchmark asks."""
 
 
 @dataclass
@@ -110,46 +110,18 @@ def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores
     )
 
 
-def run_text_bench(as_json: bool = False, sets: dict[str, Path] = QUESTION_SETS, rounds: int = 5) -> dict:
-    """Print and return accuracy on each question set, per-question latency and start-up time."""
-    started = time.perf_counter()
-    intents = load_intents()
-    loaded = time.perf_counter()
-    session = Session.create(intents)
-    ready = time.perf_counter()
-    questions = {name: load_dev_set(path) for name, path in sets.items()}
-    scores = {name: evaluate(session, rows) for name, rows in questions.items()}
-    latencies = []
-    for _ in range(rounds):
-        for row in (row for rows in questions.values() for row in rows):
-            session.reset()
-            t0 = time.perf_counter()
-            session.respond(row.question)
-            latencies.append((time.perf_counter() - t0) * 1000)
-    latencies.sort()
-    numbers = {
-        "sets": {name: {k: v for k, v in asdict(s).items() if k != "misses"} for name, s in scores.items()},
-        "load_intents_ms": round((loaded - started) * 1000, 1),
-        "load_total_ms": round((ready - started) * 1000, 1),
-        "latency_p50_ms": round(statistics.median(latencies), 3),
-        "latency_p95_ms": round(latencies[int(len(latencies) * 0.95)], 3),
-        "latency_max_ms": round(latencies[-1], 3),
-    }
-    if as_json:
-        print(json.dumps(numbers))
-        return numbers
-    print(f"{'questions':<24}" + "".join(f"{name:>8}" for name in scores))
-    rows = [("count", "questions", "{:8d}"), ("in-scope accuracy", "in_scope_accuracy", "{:8.1%}"),
-            ("out-of-scope rejection", "out_of_scope_rejection", "{:8.1%}"),
-            ("urgent recall", "urgent_recall", "{:8.1%}"), ("false urgent", "false_urgent", "{:8d}")]  # fmt: skip
-    for label, key, form in rows:
-        print(f"{label:<24}" + "".join(form.format(getattr(s, key)) for s in scores.values()))
-    print(f"load: intents {numbers['load_intents_ms']} ms, ready to answer {numbers['load_total_ms']} ms")
-    print(
-        f"answer latency over {len(latencies)} questions: p50 {numbers['latency_p50_ms']} ms, "
-        f"p95 {numbers['latency_p95_ms']} ms, max {numbers['latency_max_ms']} ms"
-    )
-    for name, s in scores.items():
-        for miss in s.misses:
-            print(f"  {name} miss: {miss}")
-    return numbers
+def kind_of(row: DevQuestion) -> str:
+    """"urgent", "in scope" or "out of scope": the keys of QUOTAS."""
+    return "urgent" if row.urgent else "in scope" if row.in_scope else "out of scope"
+
+
+def spoken_selection(dev_set: Sequence[DevQuestion], quotas: dict[str, int] = QUOTAS) -> list[DevQuestion]:
+    """Evenly spaced rows of each kind, as many as the quota says, in the development set's order."""
+    chosen: list[int] = []
+    for kind, wanted in quotas.items():
+        rows = [i for i, row in enumerate(dev_set) if kind_of(row) == kind]
+        if len(rows) < wanted:
+            raise InputError(f"the development set has {len(rows)} {kind} questions; the spoken set needs {wanted}")
+        step = len(rows) / wanted
+        chosen += [rows[int(i * step)] for i in range(wanted)]
+    return [dev_set[i] for i in sorted(chosen)]

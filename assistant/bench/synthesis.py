@@ -13,9 +13,9 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 
-from .errors import SpeechError
-from .settings import ENGINES, VoiceSettings
-from .speech_out import Speaker, split_sentences
+from ..errors import SpeechError
+from ..settings import ENGINES, VoiceSettings
+from ..speech_out import Speaker, split_sentences
 
 # Six consecutive sentences of the guide's section "What is CAR T-Cell Therapy?".
 ANSWER = (

@@ -1,0 +1,247 @@
+"""One spoken question streamed through the listening path as microphone audio is, and the
+scores and latencies of many such trials in one condition."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..audio import SPEECH_RATE
+from ..dialogue import Reply, Session
+from ..endpoint import Endpointer, SpeechEvent, listen
+from ..errors import InputError
+from ..listen import question_text
+from ..settings import VoiceSettings
+from ..speech_in import Recognizer
+from ..speech_out import Speaker
+from .questions import DevQuestion, score
+from .voices import PAD_AFTER
+from .wer import normalize_words, word_errors
+
+BLOCK = SPEECH_RATE // 50
+"""20 ms, the block size of the microphone."""
+
+
+class TimedEndpointer(Endpointer):
+    """An endpointer that notes its first end-of-speech event since `listen` started, and where in
+    the stream and when on the wall clock it was decided: at the end of the block that completed it."""
+
+    def cancel(self) -> None:
+        super().cancel()
+        self.end: SpeechEvent | None = None
+        self.decided = 0.0
+        """Seconds of audio fed when the end was decided."""
+        self.decided_at = 0.0
+        """time.perf_counter() when the end was decided."""
+
+    def feed(self, block: np.ndarray) -> list[SpeechEvent]:
+        events = super().feed(block)
+        if self.end is None and (end := next((e for e in events if e.kind == "end"), None)):
+            self.end, self.decided, self.decided_at = end, self.position, time.perf_counter()
+        return events
+
+
+@dataclass
+class Trial:
+    """One spoken question through the pipeline."""
+
+    row: DevQuestion
+    """The development question."""
+    rate: int
+    """Speaking rate in words per minute."""
+    snr: float | None
+    """Babble level in dB below the speech; None in quiet."""
+    heard: str
+    """The text answered (empty when nothing was heard)."""
+    reply: Reply | None
+    """The reply; None when nothing was heard."""
+    errors: int
+    """Word errors of the transcript against the question."""
+    reference_words: int
+    """Words in the question."""
+    audio_s: float
+    """Seconds of audio the recognizer path consumed."""
+    recognition_s: float
+    """Wall-clock seconds spent in `listen`."""
+    end_reason: str
+    """How the endpointer ended the question: "silence" or "max_length"; "cut" when that
+    came before the question was over; "none" when it never heard speech start."""
+    late: bool
+    """The end was decided only after PAD_AFTER, when the recognizer's stream had ended."""
+    endpoint_s: float | None
+    """Audio seconds from the end of the question's speech to the end-of-speech decision."""
+    intent_s: float | None
+    """endpoint_s + the recognizer's final result + question matching (wall clock)."""
+    first_audio_s: float | None
+    """intent_s + synthesis of the answer's first sentence by pyttsx3."""
+
+
+def ask_spoken(
+    row: DevQuestion,
+    stream: np.ndarray,
+    speech_end: float,
+    rate: int,
+    snr: float | None,
+    recognizer: Recognizer,
+    endpointer: TimedEndpointer,
+    session: Session,
+    speaker: Speaker,
+) -> Trial:
+    """Stream one question (`stream`, whose speech ends `speech_end` seconds in) through listen ->
+    question_text -> respond, and synthesize the first sentence of the answer.
+
+    The recognizer hears the stream up to PAD_AFTER after the speech. When the endpointer has not
+    decided by then, `listen` ends with the stream and the rest of `stream` goes to the endpointer
+    alone, to find when a microphone's endless stream would have been cut: that is the latency
+    a patient would see, though the transcript then misses what the recognizer would have heard
+    until that moment.
+    """
+    heard_until = min(len(stream), int((speech_end + PAD_AFTER) * SPEECH_RATE))
+    consumed = 0
+    exhausted_at = 0.0
+
+    def blocks() -> Iterator[np.ndarray]:
+        nonlocal consumed, exhausted_at
+        for start in range(0, heard_until, BLOCK):
+            consumed = min(start + BLOCK, heard_until)
+            yield stream[start:consumed]
+        exhausted_at = time.perf_counter()
+
+    # Each question is a stream of its own, with its clock at zero and no noise floor yet.
+    endpointer.reset()
+    started = time.perf_counter()
+    transcript = listen(blocks(), recognizer, endpointer)
+    returned = time.perf_counter()
+    session.reset()
+    text = question_text(transcript) if transcript else ""
+    try:
+        reply = session.respond(text)
+    except InputError:  # nothing heard: the hands-free loop ignores it
+        reply = None
+    matched = time.perf_counter()
+
+    late = endpointer.end is None and endpointer.in_speech
+    if late:
+        heard_from = exhausted_at
+        for start in range(heard_until, len(stream), BLOCK):
+            endpointer.feed(stream[start : start + BLOCK])
+            if endpointer.end:
+                break
+    else:
+        heard_from = endpointer.decided_at
+    end = endpointer.end
+    endpoint_s = intent_s = first_audio_s = None
+    if end is None:
+        reason = "none"
+    elif endpointer.decided < speech_end:
+        reason = "cut"
+    else:
+        reason = end.reason
+        endpoint_s = endpointer.decided - speech_end
+        intent_s = endpoint_s + (matched - heard_from)
+        if reply is not None and reply.answer:
+            synthesis = time.perf_counter()
+            next(iter(speaker.sentence_audio(reply.answer, VoiceSettings())))
+            first_audio_s = intent_s + time.perf_counter() - synthesis
+    reference = normalize_words(row.question)
+    return Trial(
+        row=row,
+        rate=rate,
+        snr=snr,
+        heard=text,
+        reply=reply,
+        errors=word_errors(reference, normalize_words(text)),
+        reference_words=len(reference),
+        audio_s=consumed / SPEECH_RATE,
+        recognition_s=returned - started,
+        end_reason=reason,
+        late=late,
+        endpoint_s=endpoint_s,
+        intent_s=intent_s,
+        first_audio_s=first_audio_s,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ConditionResult:
+    """How one recognizer does in one condition (or at one rate), over its trials."""
+
+    engine: str
+    """Recognizer engine."""
+    condition: str
+    """"clean", "babble N dB", or "N wpm" for one rate over all conditions."""
+    utterances: int
+    """Questions spoken."""
+    in_scope_accuracy: float
+    """Share of in-scope questions answered with an expected intent."""
+    out_of_scope_rejection: float
+    """Share of out-of-scope questions given no intent and no command."""
+    urgent_recall: float
+    """Share of red-flag reports answered as urgent."""
+    false_urgent: int
+    """Non-urgent questions answered as urgent."""
+    wer: float
+    """Word errors over reference words, all questions."""
+    rtf: float
+    """Wall-clock time in `listen` over the audio it consumed."""
+    endpoint_ms: tuple[float, float] | None
+    """Median and 90th percentile, speech end -> end-of-speech decision."""
+    intent_ms: tuple[float, float] | None
+    """Median and 90th percentile, speech end -> intent ready."""
+    first_audio_ms: tuple[float, float] | None
+    """Median and 90th percentile, speech end -> first sample of the answer."""
+    cut: int
+    """Utterances whose end-of-speech decision came before the question ended."""
+    late: int
+    """Utterances whose end was not decided within PAD_AFTER (their transcripts stop there)."""
+    max_length: int
+    """Utterances ended only by the endpointer's length limit."""
+    unheard: int
+    """Utterances in which no speech was recognized."""
+    misses: list[str]
+    """Each utterance not answered as the development set expects, with what was heard."""
+
+
+def _spread(values: list[float]) -> tuple[float, float] | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(statistics.median(values) * 1000), round(values[min(len(values) - 1, int(0.9 * len(values)))] * 1000)
+
+
+def summarize(engine: str, condition: str, trials: list[Trial]) -> ConditionResult:
+    """Scores and latencies of a set of trials."""
+    scores = score([t.row for t in trials], [t.reply for t in trials])
+    return ConditionResult(
+        engine=engine,
+        condition=condition,
+        utterances=len(trials),
+        in_scope_accuracy=scores.in_scope_accuracy,
+        out_of_scope_rejection=scores.out_of_scope_rejection,
+        urgent_recall=scores.urgent_recall,
+        false_urgent=scores.false_urgent,
+        wer=sum(t.errors for t in trials) / max(1, sum(t.reference_words for t in trials)),
+        rtf=sum(t.recognition_s for t in trials) / max(1e-9, sum(t.audio_s for t in trials)),
+        endpoint_ms=_spread([t.endpoint_s for t in trials if t.endpoint_s is not None]),
+        intent_ms=_spread([t.intent_s for t in trials if t.intent_s is not None]),
+        first_audio_ms=_spread([t.first_audio_s for t in trials if t.first_audio_s is not None]),
+        cut=sum(t.end_reason == "cut" for t in trials),
+        late=sum(t.late for t in trials),
+        max_length=sum(t.end_reason == "max_length" for t in trials),
+        unheard=sum(not t.heard for t in trials),
+        misses=[
+            f"{t.rate} wpm: {t.row.question!r} heard as {t.heard!r} -> {t.reply.intent if t.reply else None}"
+            f"{' (urgent)' if t.reply and t.reply.urgent else ''}"
+            for t in trials
+            if score([t.row], [t.reply]).misses
+        ],
+    )

@@ -1,0 +1,89 @@
+"""The `models` commands: list, install and verify speech models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import InputError
+
+
+def add_models_command(commands: argparse._SubParsersAction) -> None:
+    models = commands.add_parser("models", help="list, install and check speech models")
+    models.set_defaults(run=lambda _args: models.print_help() or 2)
+    actions = models.add_subparsers(title="actions", metavar="ACTION")
+
+    listing = actions.add_parser("list", help="known models and where they are installed")
+    listing.add_argument("--json", action="store_true", help="one JSON object per model")
+    listing.set_defaults(run=_run_models_list)
+
+    install = actions.add_parser(
+        "install", help="download a known model (the only command that uses the network), or copy one --from a file"
+    )
+    install.add_argument("name", nargs="?", metavar="NAME", help="a model from `assistant models list`")
+    install.add_argument(
+        "--from", dest="source", type=Path, metavar="ZIP_OR_DIR", help="install from a local .zip or model folder"
+    )
+    install.add_argument("--name", dest="new_name", help="directory name for a model installed --from")
+    install.add_argument("--dir", type=Path, help="install into this directory (default: the user data dir)")
+    install.add_argument("--force", action="store_true", help="replace a model already installed under that name")
+    install.set_defaults(run=_run_models_install)
+
+    verify = actions.add_parser("verify", help="check that installed models are complete")
+    verify.add_argument("name", nargs="?", metavar="NAME_OR_PATH", help="one model (default: every installed one)")
+    verify.add_argument("--json", action="store_true", help="one JSON object per model")
+    verify.set_defaults(run=_run_models_verify)
+
+
+def _run_models_list(args: argparse.Namespace) -> int:
+    from ..models import list_models
+
+    for status in list_models():
+        if args.json:
+            print(json.dumps(status.to_dict(), ensure_ascii=False))
+            continue
+        entry = status.entry
+        facts = []
+        if entry:
+            facts = [entry.language, f"{entry.size / 1e6:.1f} MB download" if entry.size else "size unknown"]
+        if entry and entry.runtime_grammar:
+            facts.append("runtime grammar")
+        where = f"installed in {status.path}" if status.path else "not installed"
+        label = f"{status.name} (default)" if status.default else status.name
+        print(f"{label}: {', '.join(facts + [where])}")
+    return 0
+
+
+def _run_models_install(args: argparse.Namespace) -> int:
+    from ..models import TextProgress, install_from, install_model
+
+    if bool(args.name) == bool(args.source):
+        raise InputError("give either a model NAME or --from ZIP_OR_DIR; `assistant models list` shows the names")
+    if args.source:
+        path = install_from(args.source, args.dir, name=args.new_name, force=args.force)
+    else:
+        if args.new_name:
+            raise InputError("--name is for --from; a downloaded model keeps its registry name")
+        progress = TextProgress(args.name)
+        try:
+            path = install_model(args.name, args.dir, force=args.force, progress=progress)
+        finally:
+            progress.close()
+    print(f"installed {path.name} in {path}")
+    return 0
+
+
+def _run_models_verify(args: argparse.Namespace) -> int:
+    from ..models import verify_models
+
+    layouts = verify_models(args.name)
+    for layout in layouts:
+        if args.json:
+            print(json.dumps(layout.to_dict(), ensure_ascii=False))
+        elif layout.ok:
+            grammar = "accepts a runtime grammar" if layout.runtime_grammar else "no runtime grammar (static graph)"
+            print(f"ok: {layout.path} ({grammar})")
+        else:
+            print(f"incomplete: {layout.path}: {'; '.join(layout.problems)}")
+    return 0 if all(layout.ok for layout in layouts) else 1

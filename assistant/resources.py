@@ -1,0 +1,52 @@
+"""Where the assistant's files live.
+
+- Data that ships with it (the guide, the overlay, word lists, question sets, the model registry)
+  is package data: the wheel carries the repository's ``intents/`` and ``models/registry.toml`` as
+  ``assistant/data/intents`` and ``assistant/data/models``. A source checkout (an editable install)
+  reads the same folders at the top of the repository.
+- The user's own files are in the platform's folders (on Linux, following XDG): the config file,
+  a cache that can always be deleted, and installed speech models.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "car-t-assistant"
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _data_folder(name: str) -> Path:
+    packaged = resources.files(__package__) / "data" / name
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return _CHECKOUT / name
+
+
+def intents_file(name: str) -> Path:
+    """A file of the shipped ``intents/`` folder, such as "car-t-guide.txt" or "questions/dev.tsv"."""
+    return _data_folder("intents") / name
+
+
+def registry_file() -> Path:
+    """The registry of downloadable speech models."""
+    return _data_folder("models") / "registry.toml"
+
+
+def config_file() -> Path:
+    """The user's config file (``~/.config/car-t-assistant/config.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def cache_dir() -> Path:
+    """Files the assistant can always make again (``~/.cache/car-t-assistant`` on Linux)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def user_models_dir() -> Path:
+    """Where `assistant models install` puts speech models (``~/.local/share/car-t-assistant/models``)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "models"

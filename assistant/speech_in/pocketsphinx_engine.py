@@ -1,0 +1,120 @@
+"""PocketSphinx, whose wheel carries a US English acoustic model and dictionary, so it works on
+a fresh machine. It decodes with the domain model of `language_model.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from ..errors import RecognizerError
+from ..text import spoken_words
+from .language_model import GENERAL_WEIGHT, GENERAL_WORDS, write_domain_model
+from .transcript import Recognizer, Transcript, Word
+
+_LOGGER = logging.getLogger(__name__)
+
+_SPHINX_FILLERS = re.compile(r"^(<.*>|\[.*\])$")
+
+
+def _import_pocketsphinx():
+    try:
+        import pocketsphinx
+    except ImportError:
+        raise RecognizerError("PocketSphinx is not installed; run: pip install pocketsphinx") from None
+    return pocketsphinx
+
+
+class PocketSphinxRecognizer(Recognizer):
+    """PocketSphinx with its bundled US English acoustic model and dictionary.
+
+    By default it decodes with a trigram model of the phrases that backs off to the
+    `general_words` most frequent words of general English: the domain's questions are
+    favoured, other speech still comes out as the ordinary words it is rather than as forced
+    domain words. `respellings` say how words are pronounced that the bundled dictionary lacks
+    ("chimeric" -> "kai-merric"). With `open_vocabulary`, or without phrases, it uses the
+    bundled general English model, which has never heard of most of the guide's medical words.
+    """
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        phrases: Sequence[str] = (),
+        open_vocabulary: bool = False,
+        general_words: int = GENERAL_WORDS,
+        general_weight: float = GENERAL_WEIGHT,
+        respellings: Mapping[str, str] | None = None,
+        order: int = 3,
+    ):
+        ps = _import_pocketsphinx()
+        quiet = not _LOGGER.isEnabledFor(logging.DEBUG)
+        # Live mean normalisation adapts as audio streams in; the model's default, batch,
+        # needs the whole utterance before it can decode.
+        options = {"loglevel": "FATAL" if quiet else "INFO", "cmn": "live"}
+        try:
+            if open_vocabulary or not phrases:
+                self._decoder = ps.Decoder(**options)
+                self.vocabulary = frozenset(w for p in phrases for w in spoken_words(p))
+            else:
+                with tempfile.TemporaryDirectory() as folder:
+                    lm, dictionary, self.vocabulary = write_domain_model(
+                        ps, phrases, order, general_words, general_weight, respellings or {}, Path(folder)
+                    )
+                    self._decoder = ps.Decoder(lm=str(lm), dict=str(dictionary), **options)
+        except (RuntimeError, ValueError) as exc:
+            raise RecognizerError(
+                f"PocketSphinx could not start ({exc}); reinstall it: pip install --force-reinstall pocketsphinx"
+            ) from None
+        self._frame_seconds = 1.0 / self._decoder.config["frate"]
+        self._started = False
+
+    def pronunciations(self, word: str) -> list[str]:
+        """The phone strings the recognizer listens for when `word` is said; empty if it cannot produce it."""
+        found = []
+        while phones := self._decoder.lookup_word(word if not found else f"{word}({len(found) + 1})"):
+            found.append(phones)
+        return found
+
+    def accept(self, pcm16: bytes) -> None:
+        if not self._started:
+            self._decoder.start_utt()
+            self._started = True
+        self._decoder.process_raw(pcm16)
+
+    def partial(self) -> str:
+        hyp = self._decoder.hyp() if self._started else None
+        return " ".join(self._clean(hyp.hypstr)) if hyp else ""
+
+    def final(self) -> Transcript:
+        if not self._started:
+            return Transcript("")
+        self._decoder.end_utt()
+        self._started = False
+        hyp = self._decoder.hyp()
+        if hyp is None:
+            return Transcript("")
+        words = [
+            Word(
+                self._clean(seg.word)[0],
+                min(max(seg.prob, 0.0), 1.0),
+                seg.start_frame * self._frame_seconds,
+                (seg.end_frame + 1) * self._frame_seconds,
+            )
+            for seg in self._decoder.seg()
+            if self._clean(seg.word)
+        ]
+        return self._transcript(words)
+
+    def reset(self) -> None:
+        if self._started:
+            self._decoder.end_utt()
+            self._started = False
+
+    @staticmethod
+    def _clean(hypstr: str) -> list[str]:
+        """Words without fillers and alternate-pronunciation markers ("read(2)")."""
+        return [re.sub(r"\(\d+\)$", "", w) for w in hypstr.split() if not _SPHINX_FILLERS.match(w)]
