@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import datafile
 from .intents import IntentSet
 from .resources import intents_file
-from .text import find_phrases, plain_words
+from .text import find_phrases, numbers, plain_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +36,30 @@ class Symptom:
 
 
 @dataclass
+class Temperature:
+    """A temperature given as a number that is a report of a symptom when it is high enough."""
+
+    symptom: Symptom
+    """The symptom such a reading reports (a high fever)."""
+    words: list[tuple[str, ...]]
+    """One of them must be said with the number ("temp", "degrees"), so that other numbers are not read."""
+    celsius: float
+    """From this reading on, a number from 35 to 45 reports the symptom."""
+    fahrenheit: float
+    """From this reading on, a number from 95 to 115 reports the symptom."""
+
+    def reported(self, text: str, before_is_hypothetical) -> bool:
+        """Whether the text gives a reading this high, not in a hypothetical ("if it goes above 38")."""
+        if not find_phrases(plain_words(text), self.words):
+            return False
+        for start, value in numbers(text):
+            high = self.celsius <= value <= 45 or self.fahrenheit <= value <= 115
+            if high and not before_is_hypothetical(text, start):
+                return True
+        return False
+
+
+@dataclass
 class Alert:
     """A red-flag report found in an utterance."""
 
@@ -55,13 +80,16 @@ class RedFlags:
     past: list[tuple[str, ...]] = field(default_factory=list)
     ignore: list[tuple[str, ...]] = field(default_factory=list)
     present: list[tuple[str, ...]] = field(default_factory=list)
+    temperature: Temperature | None = None
 
     @classmethod
     def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE, own_guide: bool = True) -> RedFlags:
         """The red flags of a file. Its notes and topics come from the guide it was written for;
         with another guide (`own_guide` False) a report gets the urgent advice alone."""
         data = datafile.load(path)
-        datafile.check_keys(data, {"urgent_answer", "symptoms", "reporters", "hypothetical", "past", "ignore", "present"}, path)
+        datafile.check_keys(
+            data, {"urgent_answer", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature"}, path
+        )
         for key in ("urgent_answer", "symptoms", "reporters"):
             if key not in data:
                 raise datafile.fail(path, data.line, f"missing {key!r}")
@@ -84,6 +112,7 @@ class RedFlags:
             past=_phrases(data.get("past", [])),
             ignore=_phrases(data.get("ignore", [])),
             present=_phrases(data.get("present", [])),
+            temperature=_temperature(data.get("temperature"), symptoms, path),
         )
 
     def check(self, utterance: str) -> Alert | None:
@@ -96,6 +125,8 @@ class RedFlags:
         markers = {i for i, _ in find_phrases(tokens, self.hypothetical)}
         happening = bool(find_phrases(tokens, self.present))
         found: list[tuple[int, Symptom]] = []
+        if self.temperature and self.temperature.reported(utterance, self._hypothetical_before):
+            found.append((0, self.temperature.symptom))
         for symptom in self.symptoms:
             reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
             for start, phrase in find_phrases(tokens, symptom.phrases):
@@ -112,6 +143,11 @@ class RedFlags:
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, " ".join(notes))
 
+    def _hypothetical_before(self, text: str, number_index: int) -> bool:
+        """Whether a hypothetical marker comes before the `number_index`-th word or number of text."""
+        before = " ".join(re.findall(r"\d+(?:[.,]\d+)?|[a-z]+", text.lower())[:number_index])
+        return bool(find_phrases(plain_words(before), self.hypothetical))
+
     def _reported(self, tokens: list[str], start: int, length: int, markers: set[int]) -> bool:
         for i in range(max(0, start - _BEFORE), start):
             if self._is_reporter(tokens[i]):
@@ -124,6 +160,24 @@ class RedFlags:
     def _is_reporter(self, token: str) -> bool:
         # "my wife's" arrives as "wifes".
         return token in self.reporters or (len(token) >= 4 and token.endswith("s") and token[:-1] in self.reporters)
+
+
+def _temperature(entry: object, symptoms: list[Symptom], path: Path) -> Temperature | None:
+    if entry is None:
+        return None
+    if not isinstance(entry, datafile.Mapping):
+        raise datafile.fail(path, 1, "'temperature' must be a mapping with symptom, words, celsius and fahrenheit")
+    datafile.check_keys(entry, {"symptom", "words", "celsius", "fahrenheit"}, path)
+    missing = {"symptom", "words", "celsius", "fahrenheit"} - set(entry)
+    if missing:
+        raise datafile.fail(path, entry.line, f"'temperature' needs {', '.join(sorted(missing))}")
+    symptom = next((s for s in symptoms if s.name == entry["symptom"]), None)
+    if symptom is None:
+        raise datafile.fail(path, entry.key_lines["symptom"], f"unknown symptom {entry['symptom']!r}; name one of symptoms")
+    for key in ("celsius", "fahrenheit"):
+        if not isinstance(entry[key], (int, float)) or isinstance(entry[key], bool):
+            raise datafile.fail(path, entry.key_lines[key], f"{key} must be a number of degrees, not {entry[key]!r}")
+    return Temperature(symptom, _phrases(entry["words"]), float(entry["celsius"]), float(entry["fahrenheit"]))
 
 
 def _phrases(texts: list[str]) -> list[tuple[str, ...]]:

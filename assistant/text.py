@@ -75,3 +75,67 @@ def english_words() -> frozenset[str]:
     except OSError as exc:
         _LOGGER.warning("no English word list (%s); typo correction may change ordinary words", exc)
         return frozenset()
+
+
+_NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+")
+_UNITS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine".split())} | {"oh": 0, "o": 0}
+_TEENS = {w: n + 10 for n, w in enumerate("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * (n + 2) for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+
+
+def numbers(text: str) -> list[tuple[int, float]]:
+    """Numbers written in digits or said in words, each with the index of its first token among
+    the text's words and numbers: "a hundred and one point five" -> 101.5, "one oh two" -> 102,
+    "thirty nine point four" -> 39.4, "39,4" -> 39.4. Recognizers write numbers in words."""
+    tokens = _NUMBER_TOKEN.findall(text.lower())
+    found: list[tuple[int, float]] = []
+    i = 0
+    while i < len(tokens):
+        value, used = _number_at(tokens, i)
+        if used:
+            found.append((i, value))
+            i += used
+        else:
+            i += 1
+    return found
+
+
+def _number_at(tokens: list[str], i: int) -> tuple[float, int]:
+    """The number starting at tokens[i] and how many tokens it takes (0 when none starts there)."""
+    if tokens[i][0].isdigit():
+        return float(tokens[i].replace(",", ".")), 1
+    j, value = i, 0
+    if tokens[j] in ("a", "one") and j + 1 < len(tokens) and tokens[j + 1] == "hundred":
+        j += 1
+    if tokens[j] == "hundred":
+        value, j = 100, j + 1
+        if j < len(tokens) and tokens[j] == "and":
+            j += 1
+    elif tokens[j] in _UNITS and tokens[j] not in ("oh", "o") and j + 2 < len(tokens) and tokens[j + 1] in ("oh", "o"):
+        # "one oh two": a hundred and two, as temperatures are often said.
+        if tokens[j + 2] in _UNITS:
+            return float(100 * _UNITS[tokens[j]] + _UNITS[tokens[j + 2]]), 3
+    rest, used = _below_hundred(tokens, j)
+    if not used and value == 0:
+        return 0.0, 0
+    if not used and j > i + 1 and tokens[j - 1] == "and":
+        j -= 1  # "a hundred and ..." followed by no number: the "and" is not part of it
+    value, j = value + rest, j + used
+    if j + 1 < len(tokens) and tokens[j] == "point" and tokens[j + 1] in _UNITS:
+        value, j = value + _UNITS[tokens[j + 1]] / 10, j + 2
+    return float(value), j - i
+
+
+def _below_hundred(tokens: list[str], j: int) -> tuple[int, int]:
+    if j >= len(tokens):
+        return 0, 0
+    word = tokens[j]
+    if word in _TENS:
+        if j + 1 < len(tokens) and tokens[j + 1] in _UNITS and tokens[j + 1] not in ("zero", "oh", "o"):
+            return _TENS[word] + _UNITS[tokens[j + 1]], 2
+        return _TENS[word], 1
+    if word in _TEENS:
+        return _TEENS[word], 1
+    if word in _UNITS and word not in ("oh", "o"):
+        return _UNITS[word], 1
+    return 0, 0

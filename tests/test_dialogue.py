@@ -135,3 +135,29 @@ def test_a_misspelled_key_in_the_red_flags_or_commands_is_an_error_naming_its_li
     line = text[: text.index(typo[0])].count("\n") + 2  # the key's line follows the newline found
     with pytest.raises(OverlayError, match=rf"{path.name}:{line}: unknown key '{typo[1].strip().rstrip(':')}'"):
         loader(broken)
+
+
+@pytest.mark.parametrize(
+    "report",
+    ["her temp is 39.4", "my temperature is a hundred and one point five", "he's at 102 degrees",
+     "thermometer says thirty nine point four", "temp 38,6 since this morning", "my dad is one oh two degrees"],
+)
+def test_a_high_temperature_given_as_a_number_is_urgent(report):
+    _, (reply,) = script([report])
+    assert reply.urgent and reply.answer.startswith("This could be serious. Please contact your care team now.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["my temp is 37.2", "if my temp goes above 38 should i call", "can car t cause a fever of 39 degrees",
+     "what temperature counts as a fever", "my son is 102 years old"],
+)
+def test_a_normal_or_hypothetical_temperature_is_not_urgent(question):
+    _, (reply,) = script([question])
+    assert not reply.urgent
+
+
+@pytest.mark.parametrize("report", ["she's having a turn", "he took a fit", "my wife has gone stiff and her eyes rolled"])
+def test_regional_and_family_words_for_a_seizure_are_urgent(report):
+    _, (reply,) = script([report])
+    assert reply.urgent and "Seizures" in reply.answer
