@@ -22,8 +22,13 @@ COMMANDS_FILE = intents_file("commands.yaml")
 ACTIONS = ("repeat", "more", "help", "stop", "slower", "faster", "louder", "softer", "goodbye")
 VOICE_ACTIONS = ("slower", "faster", "louder", "softer")
 REPLY_KEYS = (
-    "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "help", "goodbye",
+    "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "confirm",
+    "rephrase", "help", "goodbye",
 )
+OUTCOMES = ("answer", "urgent", "confirm", "clarify", "unknown", "command")
+"""What a reply does: answers a topic; gives the urgent advice; asks back about one topic ("Did you
+ask about ...?") or two ("Do you mean ... or ...?"); says the guide does not answer it; or carries
+out a command."""
 
 
 @dataclass
@@ -44,6 +49,14 @@ class Reply:
     """True when the utterance reports a red-flag symptom."""
     action: str | None = None
     """The command recognized: one of ACTIONS, or None for a question."""
+    outcome: str = "answer"
+    """One of OUTCOMES; a command's reply is always "command", an urgent one "urgent"."""
+
+    def __post_init__(self) -> None:
+        if self.action:
+            self.outcome = "command"
+        elif self.urgent:
+            self.outcome = "urgent"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,11 +84,15 @@ class Commands:
     commands: list[Command]
     filler: frozenset[str]
     replies: dict[str, str]
+    yes: list[tuple[str, ...]] = field(default_factory=list)
+    """Ways of saying yes to "Did you ask about ...?"."""
+    no: list[tuple[str, ...]] = field(default_factory=list)
+    """Ways of saying no to it, or to "Do you mean ... or ...?"."""
 
     @classmethod
     def from_file(cls, path: Path = COMMANDS_FILE) -> Commands:
         data = datafile.load(path)
-        datafile.check_keys(data, {"commands", "filler", "replies"}, path)
+        datafile.check_keys(data, {"commands", "filler", "replies", "answers"}, path)
         commands = []
         for action, entry in data.get("commands", {}).items():
             if action not in ACTIONS:
@@ -90,7 +107,18 @@ class Commands:
         absent = [key for key in REPLY_KEYS if key not in replies]
         if absent:
             raise datafile.fail(path, data.line, f"missing replies: {', '.join(absent)}")
-        return cls(commands, frozenset(plain_words(" ".join(data.get("filler", [])))), replies)
+        answers = data.get("answers", {})
+        datafile.check_keys(answers, {"yes", "no"}, path)
+        yes, no = ([tuple(plain_words(p)) for p in answers.get(key, [])] for key in ("yes", "no"))
+        return cls(commands, frozenset(plain_words(" ".join(data.get("filler", [])))), replies, yes, no)
+
+    def answers(self, utterance: str, phrases: list[tuple[str, ...]]) -> bool:
+        """Whether an utterance is one of the phrases, with filler words around it ("yes please")."""
+        tokens = plain_words(utterance)
+        return any(
+            all(t in self.filler for t in tokens[:i] + tokens[i + len(phrase) :])
+            for i, phrase in find_phrases(tokens, phrases)
+        )
 
     def find(self, utterance: str) -> Command | None:
         """The command an utterance gives: it holds a command phrase and otherwise only filler words."""
@@ -120,8 +148,8 @@ class Session:
     """The intent of the last answer (for "tell me more" and follow-ups)."""
     more_given: int = 0
     """How many times "tell me more" was answered for the topic."""
-    options: tuple[str, str] | None = None
-    """The two intents of a pending "Do you mean X or Y?"."""
+    pending: tuple[str, ...] = ()
+    """The intent of a pending "Did you ask about X?", or the two of "Do you mean X or Y?"."""
 
     @classmethod
     def create(
@@ -147,7 +175,8 @@ class Session:
 
     def reset(self) -> None:
         """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""
-        self.last = self.topic = self.options = None
+        self.last = self.topic = None
+        self.pending = ()
         self.more_given = 0
 
     def opening(self) -> str:
@@ -164,40 +193,60 @@ class Session:
             topic = alert.symptoms[0].intent
             source = self.intents[topic].source if topic else None
             return self._said(Reply(text, topic, 1.0, alert.answer, source, urgent=True), topic=topic)
+        pending, self.pending = self.pending, ()
+        if pending:
+            reply = self._answer_to_question(text, pending)
+            if reply:
+                return reply
         command = self.commands.find(text)
         if command:
             return self._command(text, command)
-        return self._question(text)
+        return self._question(text, pending)
 
-    def _question(self, text: str) -> Reply:
+    def _answer_to_question(self, text: str, pending: tuple[str, ...]) -> Reply | None:
+        """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"."""
+        if len(pending) == 1 and self.commands.answers(text, self.commands.yes):
+            return self._answer(text, pending[0], 1.0)
+        if self.commands.answers(text, self.commands.no):
+            return self._said(Reply(text, None, 1.0, self.commands.replies["rephrase"], None, outcome="unknown"), None)
+        return None
+
+    def _question(self, text: str, pending: tuple[str, ...] = ()) -> Reply:
         match = self.matcher.match(text, context=self.topic)
-        if self.options and match.intent not in self.options:
-            chosen = self._choose_option(text)
+        if len(pending) == 2 and match.intent not in pending:
+            chosen = self._choose_option(text, pending)
             if chosen:
-                match.intent, match.alternative = chosen, None
-        self.options = None
+                return self._answer(text, chosen, match.confidence)
+        replies = self.commands.replies
         if match.intent is None:
-            reply = Reply(text, None, match.confidence, self.commands.replies["unknown"], None)
-            return self._said(reply, topic=None)
+            return self._said(Reply(text, None, match.confidence, replies["unknown"], None, outcome="unknown"), None)
         if match.alternative:
             first, second = self.intents[match.intent], self.intents[match.alternative]
-            self.options = (first.id, second.id)
-            answer = self.commands.replies["clarify"].format(first=first.name, second=second.name)
-            return self._said(Reply(text, None, match.confidence, answer, None), topic=self.topic)
-        intent = self.intents[match.intent]
-        return self._said(Reply(text, intent.id, match.confidence, intent.answer, intent.source), topic=intent.id)
+            self.pending = (first.id, second.id)
+            answer = replies["clarify"].format(first=first.name, second=second.name)
+            return self._said(Reply(text, None, match.confidence, answer, None, outcome="clarify"), topic=self.topic)
+        if not match.sure:
+            intent = self.intents[match.intent]
+            self.pending = (intent.id,)
+            answer = replies["confirm"].format(topic=intent.name)
+            return self._said(Reply(text, None, match.confidence, answer, None, outcome="confirm"), topic=self.topic)
+        return self._answer(text, match.intent, match.confidence)
 
-    def _choose_option(self, text: str) -> str | None:
+    def _answer(self, text: str, intent_id: str, confidence: float) -> Reply:
+        intent = self.intents[intent_id]
+        return self._said(Reply(text, intent.id, confidence, intent.answer, intent.source), topic=intent.id)
+
+    def _choose_option(self, text: str, options: tuple[str, ...]) -> str | None:
         """Which of the two offered topics a short answer like "the first one" or "fatigue" picks."""
         tokens = set(plain_words(text))
         if tokens & {"first", "former", "one"} and not tokens & {"second", "latter", "other"}:
-            return self.options[0]
+            return options[0]
         if tokens & {"second", "latter", "other", "last"}:
-            return self.options[1]
+            return options[1]
         scores = self.matcher.scores(self.matcher.stems(text))
-        first, second = (scores.get(option, 0.0) for option in self.options)
+        first, second = (scores.get(option, 0.0) for option in options)
         if max(first, second) > 0:
-            return self.options[0] if first >= second else self.options[1]
+            return options[0] if first >= second else options[1]
         return None
 
     def _command(self, text: str, command: Command) -> Reply:

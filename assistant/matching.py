@@ -38,6 +38,11 @@ SOUND_ALIKE_MIN_KEY = 5
 SOUND_ALIKE_MAX_WORDS = 4
 SOUND_ALIKE_MIN_TERM = 8
 UNKNOWN_WEIGHT = 0.6
+SURE_THRESHOLD = 0.45
+"""From this score on a match is answered; between the threshold and this it is asked back."""
+CLEAR_QUESTION = 0.95
+"""A question with "it" or "that" that scores this well by itself (it is nearly one of the samples)
+is answered for itself; below this, the previous topic is taken into account."""
 OUT_OF_SCOPE = "<out-of-scope>"
 _STEM_CACHE_SIZE = 20_000
 
@@ -58,15 +63,20 @@ class Match:
     """The question's content stems, for debugging."""
     out_of_scope: bool = False
     """True when the question is closest to a known out-of-scope question ("how much does it cost")."""
+    sure: bool = True
+    """False when the intent is only likely: it is asked back ("Did you ask about ...?") before it is answered."""
 
 
 class Matcher:
     """Scores questions against an IntentSet."""
 
-    def __init__(self, intent_set: IntentSet, threshold: float = 0.45, margin: float = 0.025) -> None:
+    def __init__(
+        self, intent_set: IntentSet, threshold: float = 0.45, margin: float = 0.025, sure_threshold: float = SURE_THRESHOLD
+    ) -> None:
         self.intent_set = intent_set
         self.threshold = threshold
         self.margin = margin
+        self.sure_threshold = max(sure_threshold, threshold)
         # The same samples and passages are stemmed for bags, samples and guide stems: once is enough.
         self._stem_cache: dict[str, list[str]] = {}
         self._language = intent_set.language
@@ -275,12 +285,14 @@ class Matcher:
         if self._not_covered(stems) or not self._guide_stems.intersection(stems):
             return _no_answer(self.scores(stems), stems, out_of_scope=True)
         result = self._best(stems)
-        if context in self._bags and self._language.context_words & set(plain_words(question)):
-            # "what are the symptoms of it": the question is about the previous topic unless its
-            # own words point elsewhere strongly enough to win with the topic's name added.
-            with_context = self._best(stems + self.stems(self.intent_set[context].name))
-            if with_context.intent and not result.out_of_scope:
-                result = with_context
+        if context in self._bags and self._language.context_words & set(plain_words(question)) and not result.out_of_scope:
+            # "what are the symptoms of it": the question is about the previous topic, unless it
+            # is a clear question by itself ("how long does it take" after memory problems).
+            clear = result.intent and result.sure and not result.alternative and result.confidence >= CLEAR_QUESTION
+            if not clear:
+                with_context = self._best(stems + self.stems(self.intent_set[context].name))
+                if with_context.intent:
+                    result = with_context
         _LOGGER.debug("match %r -> %s", question, result)
         return result
 
@@ -296,7 +308,7 @@ class Matcher:
         alternative = None
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
             alternative = second
-        return Match(best, round(min(score, 1.0), 3), alternative, stems)
+        return Match(best, round(min(score, 1.0), 3), alternative, stems, sure=score >= self.sure_threshold)
 
     def _related(self, a: str, b: str) -> bool:
         parents = {self.intent_set[a].parent or a, self.intent_set[b].parent or b}

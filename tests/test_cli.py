@@ -10,7 +10,7 @@ from assistant.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 
-KEYS = {"question", "intent", "confidence", "answer", "source", "urgent", "action"}
+KEYS = {"question", "intent", "confidence", "answer", "source", "urgent", "action", "outcome"}
 
 
 def run(*args, stdin=None):

@@ -91,9 +91,42 @@ def test_clarification_between_two_topics_then_choice():
     session.matcher.margin = 1.0  # every unrelated runner-up counts as a close call
     reply = session.respond("fever and muscle pain")
     assert reply.intent is None and reply.answer.startswith("Do you mean ")
-    first, second = session.options
+    first, second = session.pending
     chosen = session.respond("the second one")
     assert chosen.intent == second
+
+
+def test_an_unsure_match_is_asked_back_and_answered_after_yes():
+    session = Session.create()
+    session.matcher.sure_threshold = 1.1  # nothing is sure: every match is asked back
+    asked = session.respond("what is leukapheresis")
+    assert asked.outcome == "confirm" and asked.intent is None
+    assert asked.answer == f"Did you ask about {session.intents['collecting-cells'].name}?"
+    answered = session.respond("yes please")
+    assert answered.outcome == "answer" and answered.intent == "collecting-cells"
+
+
+def test_no_to_a_question_back_asks_for_another_way():
+    session = Session.create()
+    session.matcher.sure_threshold = 1.1
+    session.respond("what is leukapheresis")
+    declined = session.respond("no")
+    assert declined.intent is None and "another way" in declined.answer
+    # The question back is answered once: a later "yes" is not taken as an answer to it.
+    assert session.respond("yes").intent is None
+
+
+def test_a_new_question_instead_of_yes_or_no_is_answered_for_itself():
+    session = Session.create()
+    session.matcher.sure_threshold = 1.1
+    session.respond("what is leukapheresis")
+    session.matcher.sure_threshold = session.matcher.threshold
+    assert session.respond("what is crs").intent == "cytokine-release-syndrome"
+
+
+def test_a_clear_new_question_with_it_is_answered_for_itself_not_for_the_topic():
+    _, (_, follow) = script(["what are memory problems after car t", "how long does it take"])
+    assert follow.intent == "how-long-does-the-treatment-process-take"
 
 
 def test_empty_question_is_an_input_error():

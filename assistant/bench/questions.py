@@ -59,10 +59,20 @@ class TextScores:
     """How the dialogue does on a development set."""
 
     in_scope_accuracy: float
+    """Share of in-scope questions answered with an expected topic."""
     out_of_scope_rejection: float
+    """Share of out-of-scope questions given no topic (declined, or asked back)."""
     urgent_recall: float
+    """Share of red-flag reports answered as urgent."""
     false_urgent: int
+    """Other questions answered as urgent."""
     questions: int
+    wrong_answers: float
+    """Share of the questions that are not red-flag reports answered with a topic not asked about."""
+    asked_back: float
+    """Share of in-scope questions answered with a question back ("Did you ask about ...?")."""
+    declined: float
+    """Share of in-scope questions answered with "I don't have that in my guide" or nothing."""
     misses: list[str]
 
 
@@ -78,7 +88,7 @@ def evaluate(session: Session, dev_set: list[DevQuestion]) -> TextScores:
 def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores:
     """How the replies do against the development rows; None is a question that got no reply
     (nothing was heard), which rejects an out-of-scope question and misses any other."""
-    hits = rejections = urgent_found = false_urgent = 0
+    hits = rejections = urgent_found = false_urgent = wrong = asked = declined = 0
     misses: list[str] = []
     for row, reply in zip(dev_set, replies, strict=True):
         intent = reply.intent if reply else None
@@ -89,9 +99,12 @@ def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores
                 misses.append(f"not urgent: {row.question}")
             continue
         false_urgent += urgent
+        wrong += intent is not None and intent not in row.intents
         if row.in_scope:
             good = intent in row.intents
             hits += good
+            asked += bool(reply and reply.outcome in ("confirm", "clarify"))
+            declined += intent is None and not (reply and reply.outcome in ("confirm", "clarify"))
         else:
             good = intent is None and (reply is None or reply.action is None)
             rejections += good
@@ -106,6 +119,9 @@ def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores
         urgent_recall=urgent_found / n_urgent if n_urgent else 0.0,
         false_urgent=false_urgent,
         questions=len(dev_set),
+        wrong_answers=wrong / (n_in + n_out) if n_in + n_out else 0.0,
+        asked_back=asked / n_in if n_in else 0.0,
+        declined=declined / n_in if n_in else 0.0,
         misses=misses,
     )
 

@@ -189,6 +189,12 @@ class ConditionResult:
     """Share of red-flag reports answered as urgent."""
     false_urgent: int
     """Non-urgent questions answered as urgent."""
+    wrong_answers: float
+    """Share of questions that are not red-flag reports answered with a topic not asked about."""
+    asked_back: float
+    """Share of in-scope questions answered with a question back."""
+    declined: float
+    """Share of in-scope questions declined or not heard."""
     wer: float
     """Word errors over reference words, all questions."""
     rtf: float
@@ -229,6 +235,9 @@ def summarize(engine: str, condition: str, trials: list[Trial]) -> ConditionResu
         out_of_scope_rejection=scores.out_of_scope_rejection,
         urgent_recall=scores.urgent_recall,
         false_urgent=scores.false_urgent,
+        wrong_answers=scores.wrong_answers,
+        asked_back=scores.asked_back,
+        declined=scores.declined,
         wer=sum(t.errors for t in trials) / max(1, sum(t.reference_words for t in trials)),
         rtf=sum(t.recognition_s for t in trials) / max(1e-9, sum(t.audio_s for t in trials)),
         endpoint_ms=_spread([t.endpoint_s for t in trials if t.endpoint_s is not None]),

@@ -44,6 +44,8 @@ def run_text_bench(as_json: bool = False, sets: dict[str, Path] = QUESTION_SETS,
     print(f"{'questions':<24}" + "".join(f"{name:>8}" for name in scores))
     rows = [("count", "questions", "{:8d}"), ("in-scope accuracy", "in_scope_accuracy", "{:8.1%}"),
             ("out-of-scope rejection", "out_of_scope_rejection", "{:8.1%}"),
+            ("in scope asked back", "asked_back", "{:8.1%}"), ("in scope declined", "declined", "{:8.1%}"),
+            ("wrong answers", "wrong_answers", "{:8.1%}"),
             ("urgent recall", "urgent_recall", "{:8.1%}"), ("false urgent", "false_urgent", "{:8d}")]  # fmt: skip
     for label, key, form in rows:
         print(f"{label:<24}" + "".join(form.format(getattr(s, key)) for s in scores.values()))
