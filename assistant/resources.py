@@ -32,9 +32,15 @@ def intents_file(name: str) -> Path:
     return _data_folder("intents") / name
 
 
+def models_file(name: str) -> Path:
+    """A file of the shipped ``models/`` folder: "registry.toml" (the downloadable speech models) or
+    the settings of a bundled recognizer ("pocketsphinx.toml")."""
+    return _data_folder("models") / name
+
+
 def registry_file() -> Path:
     """The registry of downloadable speech models."""
-    return _data_folder("models") / "registry.toml"
+    return models_file("registry.toml")
 
 
 def config_file() -> Path:

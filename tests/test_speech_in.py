@@ -433,3 +433,29 @@ def test_vosk_engine_without_a_model_names_the_fix(no_installed_models):
 def test_unknown_engine_lists_the_choices():
     with pytest.raises(InputError, match="'whisper'.*auto, vosk, pocketsphinx"):
         make_recognizer("whisper", ["hello"])
+
+
+def test_pocketsphinx_starts_from_the_shipped_cepstral_mean_and_forget_returns_to_it():
+    from assistant.speech_in.pocketsphinx_engine import decoder_settings
+
+    start = [float(x) for x in decoder_settings()["cmninit"].split(",")]
+    recognizer = PocketSphinxRecognizer(["what is crs"])
+    mean = lambda: [float(x) for x in recognizer._decoder.get_cmn(False).split(",")]  # noqa: E731
+    assert mean() == pytest.approx(start, abs=0.01)
+    recognizer.transcribe(read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav"))
+    assert mean() != pytest.approx(start, abs=0.01)
+    recognizer.forget()
+    assert mean() == pytest.approx(start, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "text, problem", [('[decoder]\nlw = "high"\n', "must be a float"), ("[decoder]\nbeem = 1\n", "unknown"), ("[decoder\n", "cannot read")]
+)
+def test_bad_pocketsphinx_settings_name_the_file_and_the_problem(tmp_path, text, problem):
+    from assistant.speech_in.pocketsphinx_engine import decoder_settings
+
+    path = tmp_path / "pocketsphinx.toml"
+    path.write_text(text)
+    with pytest.raises(RecognizerError, match=problem) as caught:
+        decoder_settings(path)
+    assert str(path) in str(caught.value)

@@ -72,10 +72,10 @@ def test_sdist_and_wheel_carry_the_data(dist):
     sdist, wheel = dist
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {f"intents/{name}" for name in DATA_FILES} | {"models/registry.toml", "LICENSE"} <= names
+    assert {f"intents/{name}" for name in DATA_FILES} | {"models/registry.toml", "models/pocketsphinx.toml", "LICENSE"} <= names
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
-    assert {f"assistant/data/intents/{name}" for name in DATA_FILES} | {"assistant/data/models/registry.toml"} <= names
+    assert {f"assistant/data/intents/{name}" for name in DATA_FILES} | {"assistant/data/models/registry.toml", "assistant/data/models/pocketsphinx.toml"} <= names
     assert not any(name.startswith("tests/") for name in names)
     metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
     with zipfile.ZipFile(wheel) as archive:

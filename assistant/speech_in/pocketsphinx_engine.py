@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import RecognizerError
+from ..resources import models_file
 from ..text import spoken_words
 from .language_model import GENERAL_WEIGHT, GENERAL_WORDS, write_domain_model
 from .transcript import Recognizer, Transcript, Word
@@ -18,6 +20,25 @@ from .transcript import Recognizer, Transcript, Word
 _LOGGER = logging.getLogger(__name__)
 
 _SPHINX_FILLERS = re.compile(r"^(<.*>|\[.*\])$")
+_DECODER_KEYS = {"cmninit": str, "lw": float, "wip": float}
+
+
+def decoder_settings(path: Path | None = None) -> dict[str, object]:
+    """The decoder options of models/pocketsphinx.toml (schema in that file)."""
+    path = path or models_file("pocketsphinx.toml")
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("decoder", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecognizerError(f"cannot read PocketSphinx settings '{path}': {exc}; restore it from the package") from None
+    settings: dict[str, object] = {}
+    for key, value in table.items():
+        kind = _DECODER_KEYS.get(key)
+        if kind is None:
+            raise RecognizerError(f"'{path}': unknown [decoder] key {key!r}; known: {', '.join(_DECODER_KEYS)}")
+        if not isinstance(value, (int, float) if kind is float else kind) or isinstance(value, bool):
+            raise RecognizerError(f"'{path}': [decoder] {key} = {value!r} must be a {kind.__name__}")
+        settings[key] = kind(value)
+    return settings
 
 
 def _import_pocketsphinx():
@@ -54,7 +75,7 @@ class PocketSphinxRecognizer(Recognizer):
         quiet = not _LOGGER.isEnabledFor(logging.DEBUG)
         # Live mean normalisation adapts as audio streams in; the model's default, batch,
         # needs the whole utterance before it can decode.
-        options = {"loglevel": "FATAL" if quiet else "INFO", "cmn": "live"}
+        options = {"loglevel": "FATAL" if quiet else "INFO", "cmn": "live", **decoder_settings()}
         try:
             if open_vocabulary or not phrases:
                 self._decoder = ps.Decoder(**options)
@@ -71,6 +92,7 @@ class PocketSphinxRecognizer(Recognizer):
             ) from None
         self._frame_seconds = 1.0 / self._decoder.config["frate"]
         self._started = False
+        self._start_mean = self._decoder.get_cmn(False)
 
     def pronunciations(self, word: str) -> list[str]:
         """The phone strings the recognizer listens for when `word` is said; empty if it cannot produce it."""
@@ -113,6 +135,11 @@ class PocketSphinxRecognizer(Recognizer):
         if self._started:
             self._decoder.end_utt()
             self._started = False
+
+    def forget(self) -> None:
+        # Live mean normalisation learns the voice and the room over the utterances heard.
+        self.reset()
+        self._decoder.set_cmn(self._start_mean)
 
     @staticmethod
     def _clean(hypstr: str) -> list[str]:

@@ -80,6 +80,9 @@ class Recognizer(ABC):
     def reset(self) -> None:
         """Drop the current utterance without a result."""
 
+    def forget(self) -> None:
+        """Drop what the recognizer has learnt of the voice and the room, as if it were new."""
+
     def transcribe(self, audio: Audio | np.ndarray) -> Transcript:
         """Recognize one whole utterance: an `Audio` of any rate, or float samples at 16 kHz."""
         if isinstance(audio, Audio):
