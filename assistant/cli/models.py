@@ -30,7 +30,9 @@ def add_models_command(commands: argparse._SubParsersAction) -> None:
     install.add_argument("--force", action="store_true", help="replace a model already installed under that name")
     install.set_defaults(run=_run_models_install)
 
-    verify = actions.add_parser("verify", help="check that installed models are complete")
+    verify = actions.add_parser(
+        "verify", help="check that installed models are complete and unchanged since they were installed"
+    )
     verify.add_argument("name", nargs="?", metavar="NAME_OR_PATH", help="one model (default: every installed one)")
     verify.add_argument("--json", action="store_true", help="one JSON object per model")
     verify.set_defaults(run=_run_models_verify)
@@ -77,13 +79,22 @@ def _run_models_install(args: argparse.Namespace) -> int:
 def _run_models_verify(args: argparse.Namespace) -> int:
     from ..models import verify_models
 
-    layouts = verify_models(args.name)
-    for layout in layouts:
+    checks = verify_models(args.name)
+    for check in checks:
         if args.json:
-            print(json.dumps(layout.to_dict(), ensure_ascii=False))
-        elif layout.ok:
-            grammar = "accepts a runtime grammar" if layout.runtime_grammar else "no runtime grammar (static graph)"
-            print(f"ok: {layout.path} ({grammar})")
+            print(json.dumps(check.to_dict(), ensure_ascii=False))
+            continue
+        if not check.checksums:
+            how = "layout only: no checksums were recorded, as it was placed by hand or installed by an older version"
+        elif check.ok:
+            how = "files match the checksums recorded at install"
         else:
-            print(f"incomplete: {layout.path}: {'; '.join(layout.problems)}")
-    return 0 if all(layout.ok for layout in layouts) else 1
+            how = "checked against the checksums recorded at install"
+        if check.ok:
+            grammar = (
+                "accepts a runtime grammar" if check.layout.runtime_grammar else "no runtime grammar (static graph)"
+            )
+            print(f"ok: {check.path} ({grammar}; {how})")
+        else:
+            print(f"problems: {check.path}: {'; '.join(check.problems)} ({how})")
+    return 0 if all(check.ok for check in checks) else 1

@@ -5,7 +5,6 @@ The only network code of the assistant; only `assistant models install NAME` rea
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import re
@@ -15,11 +14,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .. import __version__
 from ..errors import ModelError
 from ..resources import APP_NAME
+from .checksums import file_sha256
+from .folder import unwritable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,13 +69,8 @@ def archive_problem(path: Path, size: int | None, sha256: str | None) -> str | N
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
         return f"it has {actual_size} bytes, expected {size}"
-    if sha256 is not None:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
-            return f"its SHA-256 is {digest.hexdigest()}, expected {sha256}"
+    if sha256 is not None and (actual_sha256 := file_sha256(path)) != sha256:
+        return f"its SHA-256 is {actual_sha256}, expected {sha256}"
     return None
 
 
@@ -156,18 +152,56 @@ def _fetch(url: str, part: Path, have: int, size: int | None, progress: Progress
         length = response.headers.get("Content-Length")
         expected = have + int(length) if length and length.isdigit() else None
         total = size or expected
-        done = have
-        try:
-            with part.open(mode) as out:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    done += len(chunk)
-                    progress(done, total)
-        except (OSError, http.client.HTTPException) as err:
-            raise ModelError(
-                f"download of {url} stopped at {done} bytes ({err!r}); run the same command again to resume"
-            ) from err
+        done = _receive(response, part, mode, have, total, url, progress)
     if expected is not None and done < expected:
         raise ModelError(
             f"download of {url} stopped at {done} of {expected} bytes; run the same command again to resume"
         )
+
+
+def _receive(
+    response: http.client.HTTPResponse,
+    part: Path,
+    mode: str,
+    done: int,
+    total: int | None,
+    url: str,
+    progress: Progress,
+) -> int:
+    """Write the body of `response` to `part` (mode "wb" or "ab"); returns the bytes `part` then holds.
+
+    A fault of the network and a fault of the local disk get different messages: the first is
+    fixed by running again, the second by making room or choosing another folder first.
+    """
+    try:
+        # Unbuffered: a full disk is reported by the write that meets it, and closing the file has
+        # nothing left to write that could fail a second time.
+        out = part.open(mode, buffering=0)
+    except OSError as err:
+        raise unwritable(part.parent, err) from err
+    with out:
+        while True:
+            try:
+                chunk = response.read(_CHUNK)
+            except (OSError, http.client.HTTPException) as err:
+                raise ModelError(
+                    f"download of {url} stopped at {done} bytes ({err!r}); run the same command again to resume"
+                ) from err
+            if not chunk:
+                return done
+            try:
+                _write_all(out, chunk)
+            except OSError as err:
+                raise ModelError(
+                    f"cannot write '{part}' after {done} bytes ({err.strerror or err}); free some space or "
+                    "choose another directory with --dir, then run the command again to resume"
+                ) from err
+            done += len(chunk)
+            progress(done, total)
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    # An unbuffered write may take only part of the data (the last bytes that fit on a disk).
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) :]

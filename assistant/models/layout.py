@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,8 +90,8 @@ def inspect_model(path: Path) -> ModelLayout:
     return ModelLayout(path, tuple(problems), graph)
 
 
-# locate.py checks the models it finds with the functions above; the two below need locate.py in
-# turn, so they import it when called (at the top of the module the import would be circular).
+# locate.py checks the models it finds with the function above; the one below needs locate.py in
+# turn, so it imports it when called (at the top of the module the import would be circular).
 
 
 def usable_layout(path: Path, source: str = "model", registry: Registry | None = None) -> ModelLayout:
@@ -105,21 +104,3 @@ def usable_layout(path: Path, source: str = "model", registry: Registry | None =
             f"{source} '{path}'", f"give the directory that holds am/, conf/ and graph/, or {install_hint(registry)}"
         )
     return layout
-
-
-def verify_models(name: str | Path | None = None) -> list[ModelLayout]:
-    """Inspect the model called or located at `name`, or every installed model when None."""
-    from .locate import install_hint, installed_models, model_search_path
-
-    if name is None:
-        paths = installed_models()
-        if not paths:
-            raise ModelError(f"no speech model is installed; {install_hint()}")
-    elif Path(name).expanduser().exists() or os.sep in str(name):
-        paths = [Path(name).expanduser()]
-    else:
-        paths = [p for p in installed_models() if p.name == name][:1]
-        if not paths:
-            places = ", ".join(f"'{p}'" for p in model_search_path()) or "nowhere"
-            raise ModelError(f"no installed model named {name!r} (searched {places}); give its path or install it")
-    return [inspect_model(p) for p in paths]

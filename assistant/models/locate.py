@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import resources
+from .folder import remove_stale_staging
 from .layout import inspect_model, usable_layout
 from .registry import ModelEntry, Registry, load_registry
 
@@ -141,8 +142,13 @@ class ModelStatus:
 
 
 def list_models(registry: Registry | None = None) -> list[ModelStatus]:
-    """The registry's models (installed or not), then installed models the registry does not list."""
+    """The registry's models (installed or not), then installed models the registry does not list.
+
+    Staging folders left in the user's models folder by installs that were killed are removed first.
+    """
     registry = registry or load_registry()
+    for container in _model_containers():
+        remove_stale_staging(container)
     installed: dict[str, Path] = {}
     for path in installed_models():
         installed.setdefault(path.name, path)
