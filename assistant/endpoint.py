@@ -64,6 +64,7 @@ class Endpointer:
         warm_up: float = 0.2,
     ):
         frames = lambda seconds: max(1, round(seconds * SPEECH_RATE / self.FRAME))  # noqa: E731
+        self.trailing_silence = trailing_silence
         self.trailing_frames = frames(trailing_silence)
         self.min_speech_frames = frames(min_speech)
         self.max_frames = frames(max_utterance)
@@ -95,6 +96,17 @@ class Endpointer:
         self._last_loud = 0
         self._start = 0
         self._last_voiced = 0
+        self.set_trailing_silence(self.trailing_silence)
+
+    def set_trailing_silence(self, seconds: float) -> None:
+        """How long a pause ends the speech in progress, from now until `cancel`: shorter once the
+        words make a complete question, longer while they are clearly unfinished."""
+        self.trailing_frames = max(1, round(seconds * SPEECH_RATE / self.FRAME))
+
+    @property
+    def pause(self) -> float:
+        """Seconds since the voice was last heard, while in speech; 0 otherwise."""
+        return (self._frame - 1 - self._last_voiced) * self.FRAME / SPEECH_RATE if self._in_speech else 0.0
 
     @property
     def position(self) -> float:
@@ -175,6 +187,12 @@ class Endpointer:
         return frame * self.FRAME / SPEECH_RATE
 
 
+PAUSE_CHECK = 0.15
+"""Seconds of pause after which the words so far are read to decide how long the pause may last."""
+WORD_MARGIN = 0.15
+"""Seconds around the speech the endpointer heard within which a recognized word still counts."""
+
+
 def listen(
     blocks: Iterable[np.ndarray],
     recognizer: Recognizer,
@@ -182,6 +200,7 @@ def listen(
     on_partial: Callable[[str], None] | None = None,
     pre_roll: float = 0.3,
     timeout: float | None = None,
+    pause_ends_after: Callable[[str], float] | None = None,
 ) -> Transcript | None:
     """Recognize the next utterance in a stream of 16 kHz float blocks (a microphone).
 
@@ -189,16 +208,22 @@ def listen(
     until the endpointer hears its end; `on_partial` gets each new partial transcript. Returns
     None when the stream ends, or `timeout` seconds pass, before any speech starts. Pass the
     same endpointer to successive calls so that its noise floor carries over.
+
+    With `pause_ends_after`, each pause of PAUSE_CHECK seconds asks it, with the words heard so
+    far, how many seconds of silence should end the question (a complete question ends sooner,
+    an unfinished "what is ..." later).
     """
     endpointer = endpointer or Endpointer()
     endpointer.cancel()
     recognizer.reset()
     origin = endpointer.position
+    fed_from = speech_start = 0.0  # when the recognizer's audio and the speech began, on the endpointer's clock
     keep = int((pre_roll + endpointer.min_speech_frames * endpointer.FRAME / SPEECH_RATE) * SPEECH_RATE)
     recent = np.zeros(0, dtype=np.float32)  # the latest samples before speech starts
     received = 0
     speaking = False
     shown = ""
+    pause_checked = False
     for block in blocks:
         block = np.asarray(block, dtype=np.float32).reshape(-1)
         received += len(block)
@@ -213,11 +238,24 @@ def listen(
             speaking = True
             first = max(round((start - origin - pre_roll) * SPEECH_RATE), received - len(recent))
             recognizer.accept(to_pcm16(recent[first - (received - len(recent)) :]))
+            fed_from, speech_start = origin + first / SPEECH_RATE, start
         else:
             recognizer.accept(to_pcm16(block))
-        if any(e.kind == "end" for e in events):
-            return recognizer.final()
+        end = next((e for e in events if e.kind == "end"), None)
+        if end is not None:
+            # Words the recognizer made of the room's sound before the speech or during the
+            # trailing silence after it ("... my healthy cells are the" in babble) are not the question.
+            speech_end = end.time - fed_from + WORD_MARGIN if end.reason == "silence" else None
+            return recognizer.within(recognizer.final(), speech_start - fed_from - WORD_MARGIN, speech_end)
         if on_partial is not None and (text := recognizer.partial()) != shown:
             shown = text
             on_partial(text)
+        if pause_ends_after is not None:
+            if endpointer.pause < PAUSE_CHECK:
+                if pause_checked:  # the voice came back: the words so far are not the question
+                    endpointer.set_trailing_silence(endpointer.trailing_silence)
+                pause_checked = False
+            elif not pause_checked:
+                pause_checked = True
+                endpointer.set_trailing_silence(pause_ends_after(recognizer.partial()))
     return recognizer.final() if speaking else None

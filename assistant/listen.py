@@ -21,7 +21,7 @@ from .endpoint import Endpointer, listen
 from .speech_in import PocketSphinxRecognizer, Recognizer, Transcript
 from .speech_out import speak_or_show
 from .settings import TRAILING_SILENCE
-from .text import spoken_words
+from .text import plain_words, spoken_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -135,9 +135,9 @@ class HandsFree:
                 return None
             text = after
         self._awake = self.options.wake is None
-        if not spoken_words(text):
-            return None
-        reply = self.session.respond(text)
+        if not plain_words(text):
+            return None  # noise heard as no word the dialogue can read: nothing was asked
+        reply = self.session.respond(text, transcript.hearing)
         self.captions.reply(reply, text)
         if reply.answer:
             self.say(reply.answer)
@@ -169,7 +169,9 @@ class HandsFree:
         self.captions.status(prompt)
         if self.options.push_to_talk:
             return self._push_to_talk(microphone)
-        return listen(microphone.frames(), self.recognizer, self.endpointer)
+        return listen(
+            microphone.frames(), self.recognizer, self.endpointer, pause_ends_after=self.session.pause_ends_after
+        )
 
     def _push_to_talk(self, microphone: Microphone) -> Transcript | None:
         self.captions.status("Press Enter, ask your question, then press Enter again.")

@@ -12,6 +12,7 @@ import difflib
 import heapq
 import logging
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +48,10 @@ OUT_OF_SCOPE = "<out-of-scope>"
 _STEM_CACHE_SIZE = 20_000
 
 _stemmer = snowballstemmer.stemmer("english")
+_SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
+_QUESTION_WORDS = frozenset("what whats how why when where which who is are can could does do will would should".split())
+LONG_MESSAGE = 16
+"""A message of this many words or more without sentence breaks is searched for the question inside it."""
 
 
 @dataclass
@@ -65,6 +70,9 @@ class Match:
     """True when the question is closest to a known out-of-scope question ("how much does it cost")."""
     sure: bool = True
     """False when the intent is only likely: it is asked back ("Did you ask about ...?") before it is answered."""
+    evidence: float = 0.0
+    """How much of the question speaks for the intent: the summed weight of its words the intent
+    knows. Garbled speech made of frame words ("how does that how it") has little."""
 
 
 class Matcher:
@@ -278,7 +286,22 @@ class Matcher:
         return shared / union if union else 0.0
 
     def match(self, question: str, context: str | None = None) -> Match:
-        """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take"."""
+        """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take".
+
+        A message of several sentences ("My dad had chemo last year. It didn't work. What is CAR T?")
+        is matched whole and sentence by sentence: the story around a question should not pull it
+        to another topic, nor drown it.
+        """
+        parts = _parts(question)
+        if len(parts) < 2:
+            return self._match_one(question, context)
+        candidates = [self._match_one(text, context) for text in [question, *parts]]
+        answered = [m for m in candidates if m.intent]
+        if not answered:
+            return candidates[0]
+        return max(answered, key=lambda m: (m.sure and not m.alternative, m.confidence))
+
+    def _match_one(self, question: str, context: str | None) -> Match:
         stems = self.stems(question)
         # A question that shares no word with the guide ("tell me a joke", or a recognizer's
         # garbled "only read job") cannot be about it, however its frame words match.
@@ -308,11 +331,29 @@ class Matcher:
         alternative = None
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
             alternative = second
-        return Match(best, round(min(score, 1.0), 3), alternative, stems, sure=score >= self.sure_threshold)
+        weights, bag = self._weights(stems), self._bags[best]
+        evidence = sum(weight for stem, weight in weights.items() if bag.get(stem, 0.0) > 0)
+        return Match(best, round(min(score, 1.0), 3), alternative, stems, sure=score >= self.sure_threshold, evidence=evidence)
 
     def _related(self, a: str, b: str) -> bool:
         parents = {self.intent_set[a].parent or a, self.intent_set[b].parent or b}
         return a in parents or b in parents
+
+
+def _parts(message: str) -> list[str]:
+    """The sentences of a message (typed messages often have no capitals after a full stop), and
+    in a long run-on message the rest of it from each question word on ("... i'm scared of what
+    this will do to her what kind of side effects are there")."""
+    sentences = [s for s in _SENTENCE_BREAK.split(message.strip()) if plain_words(s)]
+    words = message.split()
+    if len(sentences) > 1:
+        # The story around a question ("my dad had chemo last year.") is not a question.
+        questions = [s for s in sentences if s.endswith("?") or plain_words(s)[0] in _QUESTION_WORDS]
+        return questions or sentences
+    if len(words) < LONG_MESSAGE:
+        return sentences
+    starts = [i for i, w in enumerate(words) if i and plain_words(w)[:1] and plain_words(w)[0] in _QUESTION_WORDS]
+    return [" ".join(words[i:]) for i in starts]
 
 
 def _no_answer(scores: dict[str, float], stems: list[str], out_of_scope: bool) -> Match:

@@ -81,6 +81,8 @@ class RedFlags:
     ignore: list[tuple[str, ...]] = field(default_factory=list)
     present: list[tuple[str, ...]] = field(default_factory=list)
     temperature: Temperature | None = None
+    check_back_answer: str = ""
+    """The check-back for a symptom heard without certainty; "{symptom}" stands for its name."""
 
     @classmethod
     def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE, own_guide: bool = True) -> RedFlags:
@@ -88,9 +90,11 @@ class RedFlags:
         with another guide (`own_guide` False) a report gets the urgent advice alone."""
         data = datafile.load(path)
         datafile.check_keys(
-            data, {"urgent_answer", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature"}, path
+            data,
+            {"urgent_answer", "check_back", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature"},
+            path,
         )
-        for key in ("urgent_answer", "symptoms", "reporters"):
+        for key in ("urgent_answer", "check_back", "symptoms", "reporters"):
             if key not in data:
                 raise datafile.fail(path, data.line, f"missing {key!r}")
         symptoms = []
@@ -107,6 +111,7 @@ class RedFlags:
         return cls(
             urgent_answer=" ".join(data["urgent_answer"].split()),
             symptoms=symptoms,
+            check_back_answer=" ".join(data["check_back"].split()),
             reporters=frozenset(plain_words(" ".join(data["reporters"]))),
             hypothetical=_phrases(data.get("hypothetical", [])),
             past=_phrases(data.get("past", [])),
@@ -142,6 +147,19 @@ class RedFlags:
         notes = [self.urgent_answer] + list(dict.fromkeys(s.note for s in symptoms if s.note))
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, " ".join(notes))
+
+    def check_back(self, utterance: str) -> str | None:
+        """For words heard without certainty: when they name a red-flag symptom at all (report
+        or not), a question back that carries the urgent advice; else None."""
+        tokens = plain_words(utterance)
+        if find_phrases(tokens, self.past):
+            return None
+        mentioned = sorted(
+            (start, symptom.name) for symptom in self.symptoms for start, _ in find_phrases(tokens, symptom.phrases)[:1]
+        )
+        if self.temperature and self.temperature.reported(utterance, lambda *_: False):
+            mentioned.insert(0, (-1, self.temperature.symptom.name))
+        return self.check_back_answer.format(symptom=mentioned[0][1]) if mentioned else None
 
     def _hypothetical_before(self, text: str, number_index: int) -> bool:
         """Whether a hypothetical marker comes before the `number_index`-th word or number of text."""

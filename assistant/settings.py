@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -20,6 +20,10 @@ RECOGNIZER_ENGINES = ("auto", "vosk", "pocketsphinx")
 """Speech recognizers; "auto" is Vosk when an English model is installed, else PocketSphinx."""
 TRAILING_SILENCE = 0.6
 """Seconds of silence that end a question, unless told otherwise."""
+COMPLETE_SILENCE = 0.3
+"""Seconds of silence that end a question whose words already make a complete, clear question or command."""
+UNFINISHED_SILENCE = 1.2
+"""Seconds of silence allowed in a question whose words are clearly unfinished ("what is ...", "um")."""
 
 
 @dataclass(frozen=True)
@@ -59,28 +63,68 @@ class VoiceSettings:
 def load_voice_settings(path: Path | None = None, **overrides: object) -> VoiceSettings:
     """Settings from the `[voice]` table of the config file, then non-None overrides (command-line flags).
 
-    Config file schema (TOML)::
+    Config file schema (TOML); every key is optional, and a missing file means the defaults::
 
         [voice]
-        rate = 150          # words per minute, 100-240
+        rate = 150          # words per minute, a whole number from 100 to 240
         volume = 0.85       # 0.3-1.0
-        voice = "en-us"     # engine-specific voice name (optional)
+        voice = "en-us"     # engine-specific voice name
         engine = "pyttsx3"  # or "piper"
     """
     path = path or config_file()
-    values: dict[str, object] = {}
-    if path.is_file():
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8")).get("voice", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-            raise InputError(f"cannot read config file '{path}': {err}; fix or delete it") from err
-        known = {f.name for f in fields(VoiceSettings)}
-        unknown = set(table) - known
-        if unknown:
-            raise InputError(
-                f"config file '{path}': unknown [voice] keys {sorted(unknown)}; known keys: {sorted(known)}"
-            )
-        values.update(table)
-        _LOGGER.debug("voice settings from %s: %s", path, table)
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return VoiceSettings(**values)  # type: ignore[arg-type]
+    settings = _config_settings(path)
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+_CONFIG_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "rate": (int, "a whole number of words per minute, e.g. rate = 150"),
+    "volume": ((int, float), "a number, e.g. volume = 0.85"),
+    "voice": (str, 'a voice name in quotes, e.g. voice = "en-us"'),
+    "engine": (str, 'an engine name in quotes, e.g. engine = "piper"'),
+}
+"""Each key of the config file's [voice] table: its TOML type and how to write it."""
+
+
+def _config_settings(path: Path) -> VoiceSettings:
+    """The settings of the config file, checked key by key; the defaults when there is no file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return VoiceSettings()
+    except OSError as err:
+        raise InputError(f"cannot read config file '{path}': {err.strerror or err}; make it a readable file or delete it") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"cannot read config file '{path}': {err}; save it as UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"cannot read config file '{path}': {err}; fix or delete it") from None
+    for name, value in data.items():
+        if name != "voice":
+            what = f"table [{name}]" if isinstance(value, dict) else f"key {name!r} outside a table"
+            raise InputError(f"config file '{path}': unknown {what}; the file has one table, [voice]")
+    table = data.get("voice", {})
+    if not isinstance(table, dict):
+        raise InputError(
+            f"config file '{path}': 'voice' must be one table; write a [voice] line, then its keys (not [[voice]])"
+        )
+    for key, value in table.items():
+        if key not in _CONFIG_KEYS:
+            raise InputError(f"config file '{path}': unknown [voice] key {key!r}; known keys: {', '.join(_CONFIG_KEYS)}")
+        kind, example = _CONFIG_KEYS[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise InputError(f"config file '{path}': [voice] {key} = {_toml(value)} is not {example}")
+    _LOGGER.debug("voice settings from %s: %s", path, table)
+    try:
+        return VoiceSettings(**table)
+    except InputError as err:
+        raise InputError(f"config file '{path}': {err}") from None
+
+
+def _toml(value: object) -> str:
+    """A value as it is written in TOML, to quote it back."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)

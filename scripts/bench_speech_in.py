@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from assistant import speech_in  # noqa: E402
 from assistant.audio import SPEECH_RATE  # noqa: E402
 from assistant.bench.questions import load_dev_set  # noqa: E402
-from assistant.bench.voices import VoiceCache  # noqa: E402
+from assistant.bench.voices import PIPER_VOICE, Voice, VoiceCache  # noqa: E402
 from assistant.bench.wer import normalize_words, word_errors  # noqa: E402
 from assistant.text import spoken_words  # noqa: E402
 
@@ -52,7 +52,7 @@ def load_questions(limit: int | None) -> list[tuple[str, bool]]:
 
 def spoken(questions: list[tuple[str, bool]], cache: VoiceCache) -> list[np.ndarray]:
     pad = [np.zeros(int(s * SPEECH_RATE), np.float32) for s in (PAD_BEFORE, PAD_AFTER)]
-    return [np.concatenate([pad[0], cache.speech(question, RATE), pad[1]]) for question, _ in questions]
+    return [np.concatenate([pad[0], cache.speech(question, Voice("piper", PIPER_VOICE, RATE)), pad[1]]) for question, _ in questions]
 
 
 def make(config: str, phrases: list[str]) -> speech_in.Recognizer | None:

@@ -176,6 +176,16 @@ class PulseServer:
             time.sleep(tail)
             recorder.stop()
 
+    @contextlib.contextmanager
+    def speaker_suspended(self) -> Iterator[None]:
+        """Suspend the speaker for the block, as a speaker that stalls: the server stops taking
+        what its clients play (their callbacks stop) until it is resumed."""
+        self.pactl("suspend-sink", "speaker", "1")
+        try:
+            yield
+        finally:
+            self.pactl("suspend-sink", "speaker", "0")
+
     def kill_daemon(self) -> None:
         """End the server abruptly, as when a sound device disappears."""
         if self._daemon is not None and self._daemon.poll() is None:

@@ -1,4 +1,5 @@
 import json
+import resource
 import shutil
 import struct
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 import pulse
 from assistant import audio
 from assistant.audio import Audio, Microphone, Player, Resampler, read_wav, resample, to_pcm16, write_wav
+from assistant.audio.wav import MAX_QUESTION_SECONDS
 from assistant.errors import AudioError
 
 # ---------------------------------------------------------------------------
@@ -127,11 +129,40 @@ def test_read_wav_skips_other_chunks_and_their_padding(tmp_path):
     assert np.allclose(read_wav(path).samples, samples, atol=1e-4)
 
 
-def test_read_wav_accepts_streamed_files_without_sizes(tmp_path):
+@pytest.mark.parametrize(
+    "riff_size, data_size",
+    [
+        pytest.param(0x7FFFF024, 0x7FFFF000, id="sox"),
+        pytest.param(0x80000023, 0x7FFFFFFF, id="arecord"),
+        pytest.param(0x7FFFFF24, 0x7FFFFF00, id="arecord-older"),
+        pytest.param(0xFFFFFFFF, 0xFFFFFFFF, id="ffmpeg"),
+        pytest.param(0, 0, id="zero"),
+    ],
+)
+def test_read_wav_accepts_streamed_files_whose_sizes_were_never_filled_in(tmp_path, riff_size, data_size):
+    # The header a writer that cannot seek leaves (arecord: aplay.c begin_wave), then the audio.
     samples = tone(300, 0.1, 16000)
+    header = b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + fmt16(16000) + b"data" + struct.pack("<I", data_size)
     path = tmp_path / "streamed.wav"
-    path.write_bytes(riff(fmt16(16000), chunk(b"data", encode(samples, PCM, 16), size=0xFFFFFFFF)))
-    assert len(read_wav(path).samples) == len(samples)
+    path.write_bytes(header + encode(samples, PCM, 16))
+    result = read_wav(path)
+    assert np.allclose(result.samples, samples, atol=1e-4)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+def test_read_wav_reads_what_sox_writes_into_a_pipe(tmp_path):
+    # Into a pipe sox cannot go back to write the sizes: it leaves 0x7FFFF000 in their place.
+    written = subprocess.run(
+        ["sox", "-n", "-r", "44100", "-c", "2", "-t", "wav", "-", "synth", "1", "sine", "440"],
+        capture_output=True, check=True,
+    ).stdout
+    assert struct.unpack_from("<I", written, 4)[0] > len(written)
+    path = tmp_path / "piped.wav"
+    path.write_bytes(written)
+    result = read_wav(path)
+    assert result.rate == 44100
+    assert result.duration == pytest.approx(1.0)
+    assert dominant_frequency(result.samples, 44100) == pytest.approx(440, abs=2)
 
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
@@ -196,6 +227,84 @@ def test_read_wav_explains_a_bad_file(tmp_path, content, problem):
     assert f"'{path}'" in message
     assert problem in message
     assert ";" in message  # the problem, then what to do about it
+
+
+def test_read_wav_reads_a_question_of_the_longest_length_and_refuses_one_frame_more(tmp_path):
+    longest = tmp_path / "longest.wav"
+    longest.write_bytes(wav_bytes(np.zeros(round(MAX_QUESTION_SECONDS * 8000), np.float32), 8000))
+    assert read_wav(longest).duration == MAX_QUESTION_SECONDS
+    longer = tmp_path / "longer.wav"
+    longer.write_bytes(wav_bytes(np.zeros(round(MAX_QUESTION_SECONDS * 8000) + 1, np.float32), 8000))
+    with pytest.raises(AudioError, match=r"it lasts 60\.1 s, and a question may last at most 60 s; cut the question out"):
+        read_wav(longer)
+
+
+def test_read_wav_refuses_a_long_file_from_its_header(tmp_path):
+    # Ten minutes of 48 kHz stereo float, as a sparse file: the header alone tells its length.
+    path = tmp_path / "ten-minutes.wav"
+    audio_bytes = 600 * 48000 * 2 * 4
+    header = b"WAVE" + chunk(b"fmt ", fmt_chunk(FLOAT, 2, 48000, 32)) + b"data" + struct.pack("<I", audio_bytes)
+    with path.open("wb") as out:
+        out.write(b"RIFF" + struct.pack("<I", len(header) + audio_bytes) + header)
+        out.truncate(out.tell() + audio_bytes)
+    with pytest.raises(AudioError) as caught:
+        read_wav(path)
+    assert str(caught.value) == (
+        f"cannot read '{path}': it lasts 600 s, and a question may last at most 60 s; "
+        "cut the question out of it (e.g. sox in.wav out.wav trim 0 60)"
+    )
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+def test_read_wav_stops_reading_a_stream_of_unknown_length_at_the_limit():
+    # Two minutes of raw audio through a second sox, which cannot know the length it writes.
+    raw = ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", "-t", "raw", "-", "synth", "120", "sine", "440"]
+    wav = ["sox", "-t", "raw", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", "-", "-t", "wav", "-"]
+    source = subprocess.Popen(raw, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stream = subprocess.Popen(wav, stdin=source.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    source.stdout.close()
+    try:
+        with pytest.raises(AudioError, match="it lasts more than 60 s, and a question may last at most 60 s"):
+            read_wav(f"/dev/fd/{stream.stdout.fileno()}")
+    finally:
+        for process in (stream, source):
+            process.kill()
+            process.wait()
+
+
+def ask_audio(path: str, stdin=None) -> subprocess.CompletedProcess:
+    def limit_memory():
+        # Reading without end would take all the memory there is: stop at 4 GB instead.
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--no-speak", "--engine", "pocketsphinx", "--audio", path],
+        stdin=stdin, capture_output=True, text=True, timeout=120, preexec_fn=limit_memory,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+def test_ask_audio_from_dev_zero_or_an_endless_pipe_gives_one_line():
+    zero = ask_audio("/dev/zero")
+    assert zero.returncode == 1
+    assert zero.stderr.splitlines() == [
+        "assistant: cannot read '/dev/zero': not a WAV file (RIFF/WAVE header missing); "
+        "convert it to WAV (8-bit unsigned, 16-, 24- or 32-bit PCM, or 32- or 64-bit float)"
+    ]
+    endless = subprocess.Popen(
+        ["sox", "-n", "-r", "48000", "-c", "2", "-t", "wav", "-", "synth", "sine", "440"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        piped = ask_audio("/dev/stdin", stdin=endless.stdout)
+    finally:
+        endless.kill()
+        endless.wait()
+    assert piped.returncode == 1
+    assert piped.stderr.splitlines() == [
+        "assistant: cannot read '/dev/stdin': it lasts more than 60 s, and a question may last at most 60 s; "
+        "cut the question out of it (e.g. sox in.wav out.wav trim 0 60)"
+    ]
 
 
 def test_read_wav_explains_a_missing_file_and_a_folder(tmp_path):

@@ -194,3 +194,36 @@ def test_a_normal_or_hypothetical_temperature_is_not_urgent(question):
 def test_regional_and_family_words_for_a_seizure_are_urgent(report):
     _, (reply,) = script([report])
     assert reply.urgent and "Seizures" in reply.answer
+
+
+def test_a_question_heard_without_certainty_is_asked_back_not_answered():
+    session = Session.create()
+    asked = session.respond("what is cytokine release syndrome", hearing="unsure")
+    assert asked.outcome == "confirm" and asked.intent is None
+    assert session.respond("yes").intent == "cytokine-release-syndrome"
+
+
+def test_too_little_heard_is_said_so_not_answered_from_the_guide():
+    session = Session.create()
+    for heard, hearing in [("side effects what is", "unheard"), ("if", "clear")]:
+        reply = session.respond(heard, hearing=hearing)
+        assert reply.outcome == "unheard" and reply.answer == "Sorry, I didn't catch that. Please say it again."
+
+
+def test_a_red_flag_word_heard_without_certainty_is_checked_back_with_the_advice():
+    for heard, hearing in [("blah fever blah", "unheard"), ("i cant breathe", "unsure")]:
+        reply = Session.create().respond(heard, hearing=hearing)
+        assert reply.urgent and reply.answer.startswith("Did you say someone has")
+        assert "contact your care team now" in reply.answer
+
+
+def test_a_spoken_match_of_frame_words_only_is_asked_back():
+    # "how does that take" shares only frame words with the topic it scores best on.
+    reply = Session.create().respond("does it take", hearing="clear")
+    assert reply.outcome in ("confirm", "unknown", "unheard") and reply.intent is None
+
+
+def test_a_pause_after_a_complete_question_is_shorter_than_after_an_unfinished_one():
+    session = Session.create()
+    assert session.pause_ends_after("what is cytokine release syndrome") < session.pause_ends_after("what is")
+    assert session.pause_ends_after("stop") < session.pause_ends_after("tell me about the")

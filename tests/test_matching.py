@@ -89,12 +89,16 @@ def test_development_set_accuracy():
     assert scores.false_urgent == 0, scores.misses
 
 
-@pytest.mark.parametrize("name, in_scope, out_of_scope", [("dev2", 0.85, 0.95), ("test", 0.83, 0.88)])
-def test_other_writers_questions_stay_at_their_measured_accuracy(name, in_scope, out_of_scope):
-    # Floors a little under what was measured (dev2 87.3% / 100%, test 85.2% / 90.6%), so that a
-    # change that loses ground on questions the overlay was not written from is caught.
+@pytest.mark.parametrize(
+    "name, in_scope, out_of_scope, urgent",
+    [("dev2", 0.87, 0.95, 1.0), ("test", 0.85, 0.88, 1.0), ("fresh", 0.76, 0.88, 0.8)],
+)
+def test_other_writers_questions_stay_at_their_measured_accuracy(name, in_scope, out_of_scope, urgent):
+    # Floors a little under what was measured (dev2 88.9% / 100%, test 86.9% / 90.6%, fresh
+    # 77.5% / 90.0% with 18 of 22 red flags), so that a change that loses ground on questions
+    # the overlay was not written from is caught.
     scores = evaluate(Session.create(INTENTS), load_dev_set(QUESTION_SETS[name]))
     assert scores.in_scope_accuracy >= in_scope, scores.misses
     assert scores.out_of_scope_rejection >= out_of_scope, scores.misses
-    assert scores.urgent_recall == 1.0, scores.misses
+    assert scores.urgent_recall >= urgent, scores.misses
     assert scores.false_urgent <= 1, scores.misses

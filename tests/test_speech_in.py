@@ -7,6 +7,7 @@ import logging
 import math
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -459,3 +460,34 @@ def test_bad_pocketsphinx_settings_name_the_file_and_the_problem(tmp_path, text,
     with pytest.raises(RecognizerError, match=problem) as caught:
         decoder_settings(path)
     assert str(path) in str(caught.value)
+
+
+def _stream_blocks(signal: np.ndarray) -> Iterator[np.ndarray]:
+    return iter([signal[i : i + 320] for i in range(0, len(signal), 320)])
+
+
+def test_a_complete_question_ends_after_a_shorter_pause(sphinx):
+    from assistant.dialogue import Session
+
+    signal = noisy(read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav").samples, 1.0, 2.0, -60)
+    ends = []
+    for hook in (None, Session.create().pause_ends_after):
+        endpointer = Endpointer()
+        heard = listen(_stream_blocks(signal), sphinx, endpointer, pause_ends_after=hook)
+        assert heard.text == "what is cytokine release syndrome"
+        ends.append(endpointer.position)
+    # 0.6 s of silence by default; 0.3 s once the words make a clear question.
+    assert ends[0] - ends[1] == pytest.approx(0.3, abs=0.05)
+
+
+def test_a_pause_after_an_unfinished_question_is_waited_out(sphinx):
+    from assistant.dialogue import Session
+
+    speech = read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav").samples
+    words = sphinx.transcribe(speech).words
+    split = int(words[1].end * SPEECH_RATE)  # after "what is"
+    hesitant = np.concatenate([speech[:split], np.zeros(int(0.9 * SPEECH_RATE), np.float32), speech[split:]])
+    signal = noisy(hesitant, 1.0, 2.0, -60)
+    assert listen(_stream_blocks(signal), sphinx, Endpointer()).text == "what is"
+    heard = listen(_stream_blocks(signal), sphinx, Endpointer(), pause_ends_after=Session.create().pause_ends_after)
+    assert heard.text == "what is cytokine release syndrome"

@@ -18,8 +18,23 @@ from ..dialogue import Reply, Session
 from ..errors import InputError
 from ..resources import intents_file
 
-QUESTION_SETS = {name: intents_file(f"questions/{name}.tsv") for name in ("dev", "dev2", "test")}
+QUESTION_SETS = {name: intents_file(f"questions/{name}.tsv") for name in ("dev", "dev2", "test", "fresh")}
 DEV_SET = QUESTION_SETS["dev"]
+
+
+def question_sets(names_or_paths: list[str] | None) -> dict[str, Path]:
+    """Question sets by name ("dev", "test", ...) or as .tsv paths; every shipped set for None."""
+    if not names_or_paths:
+        return dict(QUESTION_SETS)
+    sets: dict[str, Path] = {}
+    for item in names_or_paths:
+        if item in QUESTION_SETS:
+            sets[item] = QUESTION_SETS[item]
+        elif Path(item).suffix == ".tsv":
+            sets[Path(item).stem] = Path(item)
+        else:
+            raise InputError(f"unknown question set {item!r}; use one of {', '.join(QUESTION_SETS)} or a .tsv file")
+    return sets
 QUOTAS = {"in scope": 45, "out of scope": 10, "urgent": 5}
 """How many questions of each kind the spoken benchmark asks."""
 

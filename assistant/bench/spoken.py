@@ -1,15 +1,19 @@
-"""Spoken benchmark: development questions spoken aloud, in quiet and in babble, through the microphone path.
+"""Spoken benchmark: questions spoken aloud, in quiet and in the noises of a ward, through the
+microphone path.
 
-A fixed selection of the development questions is spoken by the Piper "joe" voice at two
-speaking rates. Each question is padded with silence, or with babble (several guide
-sentences spoken at once) mixed in at a given signal-to-noise ratio, and streamed in 20 ms
-blocks through `listen` with an `Endpointer`, as microphone audio is; each question starts
-a fresh endpointer, and its transcript is answered by a fresh conversation. Printed per recognizer and condition: how the answers do,
-the word error rate, the recognizer's real-time factor, and the latency from the end of the
-question's speech to the end-of-speech decision, to the intent being ready, and to the
-first sample of the spoken answer.
+A fixed selection of a question set is spoken by several voices (`voices`), each question padded
+with silence or mixed with a noise of the room at a signal-to-noise ratio (`noise`), in the
+conditions of `conditions`. Each stream goes in 20 ms blocks through `listen` with an
+`Endpointer`, as microphone audio does, and its transcript is answered by a fresh conversation
+(`trial`). Printed per recognizer and condition (`report`): how the answers do, the word error
+rate, the recognizer's real-time factor, the latency from the last spoken word to the first
+sample of the reply, and how the questions were ended.
 
-Synthesized questions are kept in a cache folder, so a second run only recognizes.
+Each condition is one job for a pool of worker processes. A job starts its recognizer afresh
+(`Recognizer.forget`) and lets it hear one question of the condition before the first that
+counts, so its numbers do not depend on which jobs the worker ran before; a fresh condition
+makes it forget before every question. Synthesized speech is kept in a cache folder, so a
+second run only recognizes.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import resource
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -31,40 +37,38 @@ from ..dialogue import Session
 from ..settings import TRAILING_SILENCE, VoiceSettings
 from ..speech_in import Recognizer, make_recognizer
 from ..speech_out import Speaker
-from .questions import QUOTAS, DevQuestion, kind_of, load_dev_set, spoken_selection
-from .trial import ConditionResult, Trial, TimedEndpointer, ask_spoken, summarize
-from .voices import BABBLE_RATE, BABBLE_TALKERS, PAD_AFTER, PAD_BEFORE, SEED, VOICE, VoiceCache, babble_sentences, make_babble, mix
+from .conditions import Condition, full_plan, quick_plan
+from .noise import PAD_BEFORE, SEED, babble_sentences, decay_time, make_noise, mix, room_responses
+from .questions import QUESTION_SETS, QUOTAS, DevQuestion, kind_of, load_dev_set, question_sets, spoken_selection
+from .report import print_tables
+from .trial import Trial, TimedEndpointer, ask_spoken, summarize
+from .voices import VoiceCache, talkers_for
 
 _LOGGER = logging.getLogger(__name__)
 
-RATES = (150, 200)
-"""Speaking rates of the questions, in words per minute."""
-SNRS: tuple[float | None, ...] = (None, 20.0, 10.0, 5.0)
-"""Conditions: None is clean; a number is babble at that signal-to-noise ratio in dB."""
+QUICK_QUOTAS = {"in scope": 8, "out of scope": 2, "urgent": 2}
+"""How many questions of each kind `--quick` asks."""
 
 
-def condition_name(snr: float | None) -> str:
-    return "clean" if snr is None else f"babble {snr:g} dB"
+@dataclass
+class Sounds:
+    """What a worker needs to make the streams of its jobs."""
 
-
-def _engines(engine: str) -> tuple[list[str], dict[str, str]]:
-    """Engines to measure and engines skipped (with why): "auto" is every installed one."""
-    from ..models import find_model, install_hint
-
-    if engine != "auto":
-        return [engine], {}
-    if find_model() is None:
-        return ["pocketsphinx"], {"vosk": f"no English Vosk model installed; {install_hint()}"}
-    return ["pocketsphinx", "vosk"], {}
+    cache: Path
+    """The voice cache's folder, holding every question as each voice says it."""
+    noise: dict[tuple[str, str], np.ndarray]
+    """Noise tracks by kind and the engine of the question's voice (whose talkers are others)."""
+    room: np.ndarray | None
+    """The room's response from the talker to the microphone; None when no condition is in the room."""
 
 
 class _Listener:
     """One process's listening pipeline: a conversation, eSpeak NG for the answers, recognizers
-    made on first use, and the questions' speech and the babble to mix."""
+    made on first use, and the sounds to make streams of."""
 
-    def __init__(self, speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None):
-        self.speech = speech
-        self.babble = babble
+    def __init__(self, sounds: Sounds):
+        self.sounds = sounds
+        self.voices = VoiceCache(sounds.cache)
         self.session = Session.create()
         self.speaker = Speaker()
         self.speaker.synthesize("Ready.", VoiceSettings())  # starts eSpeak NG; not part of any answer's latency
@@ -81,35 +85,46 @@ class _Listener:
             self.startup_s[engine] = round(time.perf_counter() - started, 2)
         return self.recognizers[engine]
 
-    def run(self, engine: str, snr: float | None, rate: int, rows: Sequence[DevQuestion]) -> list[Trial]:
-        """Every question spoken at `rate` in one condition."""
+    def run(self, engine: str, condition: Condition, rows: Sequence[DevQuestion]) -> list[Trial]:
+        """Every question in one condition."""
         recognizer = self.recognizer(engine)
+        recognizer.forget()
+        if not condition.fresh:
+            self.ask(recognizer, condition, len(rows) - 1, rows[-1])
         trials = []
         for index, row in enumerate(rows):
-            clip = self.speech[row.question, rate]
-            offset = int(np.random.default_rng((SEED, rate, index)).integers(1 << 30))
-            stream = mix(clip, self.babble, snr, self.tail, offset)
-            speech_end = PAD_BEFORE + len(clip) / SPEECH_RATE
-            trial = ask_spoken(row, stream, speech_end, rate, snr, recognizer, self.endpointer, self.session, self.speaker)
+            if condition.fresh:
+                recognizer.forget()
+            trial = self.ask(recognizer, condition, index, row)
             _LOGGER.debug(
-                "%s, %s, %d wpm: %r heard as %r -> %s",
-                engine, condition_name(snr), rate, row.question, trial.heard, trial.reply and trial.reply.intent,
+                "%s, %s, %s: %r heard as %r -> %s",
+                engine, condition.voice.label, condition.name, row.question, trial.heard, trial.reply and trial.reply.intent,
             )
             trials.append(trial)
         return trials
+
+    def ask(self, recognizer: Recognizer, condition: Condition, index: int, row: DevQuestion) -> Trial:
+        clip = self.voices.speech(row.question, condition.voice)
+        noise = self.sounds.noise.get((condition.noise, condition.voice.engine))
+        room = self.sounds.room if condition.noise == "room" else None
+        # The same question hears the same stretch of noise in every condition: only its level and kind differ.
+        offset = int(np.random.default_rng((SEED, index)).integers(1 << 30))
+        stream = mix(clip, noise, condition.snr, self.tail, offset, room)
+        speech_end = PAD_BEFORE + len(clip) / SPEECH_RATE
+        return ask_spoken(row, stream, speech_end, condition, recognizer, self.endpointer, self.session, self.speaker)
 
 
 _WORKER: _Listener  # the pipeline of a worker process (or of this one, without workers)
 
 
-def _start_worker(speech: dict[tuple[str, int], np.ndarray], babble: np.ndarray | None) -> None:
+def _start_worker(sounds: Sounds) -> None:
     global _WORKER
-    _WORKER = _Listener(speech, babble)
+    _WORKER = _Listener(sounds)
 
 
-def _worker_job(engine: str, snr: float | None, rate: int, rows: Sequence[DevQuestion]) -> tuple[list[Trial], float, float]:
+def _worker_job(engine: str, condition: Condition, rows: Sequence[DevQuestion]) -> tuple[list[Trial], float, float]:
     """A job's trials, the engine's start-up seconds in this worker, and the worker's peak memory in MB."""
-    trials = _WORKER.run(engine, snr, rate, rows)
+    trials = _WORKER.run(engine, condition, rows)
     return trials, _WORKER.startup_s[engine], _peak_memory_mb()
 
 
@@ -128,118 +143,118 @@ def _peak_memory_mb() -> float:
     return round(kilobytes / 1024, 1)
 
 
+def _engines(engine: str) -> tuple[list[str], dict[str, str]]:
+    """Engines to measure and engines skipped (with why): "auto" is every installed one."""
+    from ..models import find_model, install_hint
+
+    if engine != "auto":
+        return [engine], {}
+    if find_model() is None:
+        return ["pocketsphinx"], {"vosk": f"no English Vosk model installed; {install_hint()}"}
+    return ["pocketsphinx", "vosk"], {}
+
+
+def question_rows(question_set: str, quick: bool = False) -> tuple[list[DevQuestion], str]:
+    """The spoken selection of a question set (a name in QUESTION_SETS or a .tsv file), and where it came from."""
+    ((name, path),) = question_sets([question_set]).items()
+    label = f"the {name!r} set" if question_set in QUESTION_SETS else f"'{path}'"
+    return spoken_selection(load_dev_set(path), QUICK_QUOTAS if quick else QUOTAS), label
+
+
+def _progress(message: str, began: float) -> None:
+    print(f"spoken bench: {message}, {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+
+
+def _prepare(plan: list[Condition], rows: list[DevQuestion], voices: VoiceCache, began: float) -> Sounds:
+    """Synthesize what is not in the cache yet; make the room and the noise tracks."""
+    sentences = babble_sentences()
+    texts = [(row.question, c.voice) for c in plan for row in rows]
+    texts += [(sentence, talker) for c in plan if c.talkers for sentence, talker in zip(sentences, talkers_for(c.voice))]
+    missing = [(text, voice) for text, voice in dict.fromkeys(texts) if not voices.has(text, voice)]
+    for done, (text, voice) in enumerate(missing, 1):
+        voices.speech(text, voice)
+        if done % 25 == 0 or done == len(missing):
+            _progress(f"synthesized {done}/{len(missing)} texts", began)
+    talker_room = noise_room = None
+    if any(c.noise == "room" for c in plan):
+        talker_room, noise_room = room_responses()
+    tracks: dict[tuple[str, str], np.ndarray] = {}
+    for condition in (c for c in plan if c.snr is not None):
+        key = (condition.noise, condition.voice.engine)
+        if key not in tracks:
+            talkers = talkers_for(condition.voice) if condition.talkers else ()
+            tracks[key] = make_noise(condition.noise, [voices.speech(s, t) for s, t in zip(sentences, talkers)], noise_room)
+    return Sounds(voices.folder, tracks, talker_room)
+
+
 def run_spoken_bench(
     as_json: bool = False,
     engine: str = "auto",
-    rates: Sequence[int] = RATES,
-    snrs: Sequence[float | None] = SNRS,
+    question_set: str = "dev",
+    quick: bool = False,
     questions: Sequence[DevQuestion] | None = None,
     cache: Path | None = None,
     workers: int = 2,
 ) -> dict:
-    """Speak the questions (default: `spoken_selection` of the development set) at each rate, in
-    each condition, through each engine ("auto": every installed one); print a table (or JSON)
-    and return the numbers.
+    """Speak the questions (default: the spoken selection of `question_set`) in each condition
+    (`full_plan`, or `quick_plan` with fewer questions), through each engine ("auto": every
+    installed one); print a table (or JSON), progress on stderr, and return the numbers.
 
-    With `workers` above 1, the engine/condition/rate jobs run in that many processes, each
-    with its own pipeline (the questions are still answered one at a time in each).
+    With `workers` above 1, the engine/condition jobs run in that many processes, each with its
+    own pipeline (the questions are still answered one at a time in each).
     """
     began = time.perf_counter()
-    rows = list(questions) if questions is not None else spoken_selection(load_dev_set())
+    if questions is not None:
+        rows, source = list(questions), "the given questions"
+    else:
+        rows, source = question_rows(question_set, quick)
+    plan = quick_plan() if quick else full_plan()
     voices = VoiceCache(cache)
-    speech = {(row.question, rate): voices.speech(row.question, rate) for rate in rates for row in rows}
-    babble = None
-    if any(snr is not None for snr in snrs):
-        babble = make_babble([voices.speech(text, BABBLE_RATE) for text in babble_sentences()])
-    synthesis_s = time.perf_counter() - began
+    sounds = _prepare(plan, rows, voices, began)
+    prepare_s = time.perf_counter() - began
 
     engines, skipped = _engines(engine)
     # The noisiest conditions take longest to recognize: started first, they finish with the rest.
-    noisiest_first = sorted(snrs, key=lambda snr: (snr is None, snr))
-    jobs = [(name, snr, rate) for name in engines for snr in noisiest_first for rate in rates]
+    jobs = [(name, c) for name in engines for c in sorted(plan, key=lambda c: (c.snr is None, c.snr or 0.0))]
+    done: dict[tuple[str, Condition], tuple[list[Trial], float, float]] = {}
     if workers > 1:
         context = multiprocessing.get_context("spawn")  # no forking of Piper's or eSpeak's threads
-        with ProcessPoolExecutor(min(workers, len(jobs)), context, _start_worker, (speech, babble)) as pool:
-            done = dict(zip(jobs, pool.map(_worker_job, *zip(*jobs), [rows] * len(jobs))))
+        with ProcessPoolExecutor(min(workers, len(jobs)), context, _start_worker, (sounds,)) as pool:
+            futures: dict[Future, tuple[str, Condition]] = {pool.submit(_worker_job, *job, rows): job for job in jobs}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                _progress(f"{len(done)}/{len(jobs)} jobs", began)
     else:
-        _start_worker(speech, babble)
-        done = {job: _worker_job(*job, rows) for job in jobs}
+        _start_worker(sounds)
+        for job in jobs:
+            done[job] = _worker_job(*job, rows)
+            _progress(f"{len(done)}/{len(jobs)} jobs", began)
 
-    results = [
-        summarize(name, condition_name(snr), [t for rate in rates for t in done[name, snr, rate][0]])
-        for name in engines
-        for snr in snrs
-    ]
-    rate_results = [
-        summarize(name, f"{rate} wpm", [t for snr in snrs for t in done[name, snr, rate][0]])
-        for name in engines
-        for rate in rates
-    ]
+    results = [summarize(name, c, done[name, c][0]) for name in engines for c in plan]
     numbers = {
+        "question_set": source,
         "questions": len(rows),
         "kinds": {kind: sum(kind_of(r) == kind for r in rows) for kind in QUOTAS},
-        "rates_wpm": list(rates),
-        "conditions": [condition_name(s) for s in snrs],
+        "quick": quick,
+        "voices": list(dict.fromkeys(c.voice.label for c in plan)),
+        "conditions": [asdict(c) for c in plan],
+        "room_rt60_s": round(decay_time(sounds.room), 2) if sounds.room is not None else None,
         "trailing_silence_s": TRAILING_SILENCE,
         "engines": engines,
         "skipped": skipped,
         "recognizer_startup_s": {name: max(done[job][1] for job in jobs if job[0] == name) for name in engines},
         "results": [asdict(r) for r in results],
-        "by_rate": [asdict(r) for r in rate_results],
         "synthesized": voices.synthesized,
-        "synthesis_s": round(synthesis_s, 1),
+        "prepare_s": round(prepare_s, 1),
         "workers": min(workers, len(jobs)),
         "elapsed_s": round(time.perf_counter() - began, 1),
+        # Latencies and real-time factors are wall clock: other work on the machine lengthens them.
+        "load_average": round(os.getloadavg()[1], 1),
         "listening_peak_memory_mb": max(result[2] for result in done.values()),
         "peak_memory_mb": _peak_memory_mb(),
     }
     if as_json:
         print(json.dumps(numbers, ensure_ascii=False))
     else:
-        _print_table(numbers, results, rate_results, voices.folder)
+        print_tables(numbers, results, voices.folder)
     return numbers
-
-
-def _print_table(numbers: dict, results: list[ConditionResult], rate_results: list[ConditionResult], cache: Path) -> None:
-    kinds = ", ".join(f"{n} {kind}" for kind, n in numbers["kinds"].items())
-    print(
-        f"spoken development set: {numbers['questions']} questions ({kinds}), Piper {VOICE} at "
-        f"{' and '.join(map(str, numbers['rates_wpm']))} wpm, 20 ms blocks, trailing silence {numbers['trailing_silence_s']} s"
-    )
-
-    def ms(pair: tuple[float, float] | None) -> str:
-        return f"{pair[0]:>5.0f}/{pair[1]:<5.0f}" if pair else f"{'-':^11}"
-
-    print(
-        f"  {'engine':12} {'condition':14} {'n':>4} {'in-scope':>8} {'reject':>7} {'urgent':>7} {'WER':>6} {'RTF':>6}"
-        f"  {'endpoint ms':^11} {'intent ms':^11} {'1st audio ms':^12}  cut/late/long/unheard"
-    )
-    for r in results + rate_results:
-        if r is rate_results[0]:
-            print("  by speaking rate, all conditions:")
-        print(
-            f"  {r.engine:12} {r.condition:14} {r.utterances:>4} {r.in_scope_accuracy:>8.1%} {r.out_of_scope_rejection:>7.1%}"
-            f" {r.urgent_recall:>7.1%} {r.wer:>6.1%} {r.rtf:>6.3f}  {ms(r.endpoint_ms)} {ms(r.intent_ms)} {ms(r.first_audio_ms)}"
-            f"   {r.cut}/{r.late}/{r.max_length}/{r.unheard}"
-        )
-    for name, reason in numbers["skipped"].items():
-        print(f"  {name}: skipped ({reason})")
-    print(
-        "notes: latencies are median/90th percentile from the true end of the question's speech: to the\n"
-        "  end-of-speech decision (audio time), to the intent being ready (+ recognizer final result and\n"
-        "  matching, wall clock), to the first sample of the answer (+ pyttsx3 synthesis of its first\n"
-        "  sentence). Device output latency (about 30 ms measured on PulseAudio) is not included, and the\n"
-        "  recognizer is assumed to keep up with the microphone (RTF below 1). cut: the decision came before\n"
-        f"  the question ended; late: not decided within {PAD_AFTER:g} s of its end, where the recognizer's stream\n"
-        "  stops (the endpointer alone hears the babble go on, to time the decision); long: only the length\n"
-        "  limit ended it; unheard: nothing recognized. Babble: "
-        f"{BABBLE_TALKERS} guide sentences spoken at once by the same voice."
-    )
-    startup = ", ".join(f"{k} {v} s" for k, v in numbers["recognizer_startup_s"].items())
-    print(
-        f"recognizer start-up: {startup}; synthesized {numbers['synthesized']} texts in {numbers['synthesis_s']} s "
-        f"(cache: {cache}); {numbers['workers']} worker process(es); total {numbers['elapsed_s']} s\n"
-        f"peak memory: {numbers['listening_peak_memory_mb']} MB in a listening process (conversation, recognizer,\n"
-        f"  eSpeak NG), {numbers['peak_memory_mb']} MB in the main one{' (with Piper)' if numbers['synthesized'] else ''};"
-        " --json adds every miss with what was heard"
-    )

@@ -18,8 +18,9 @@ from ..listen import question_text
 from ..settings import VoiceSettings
 from ..speech_in import Recognizer
 from ..speech_out import Speaker
+from .conditions import Condition
+from .noise import PAD_AFTER
 from .questions import DevQuestion, score
-from .voices import PAD_AFTER
 from .wer import normalize_words, word_errors
 
 BLOCK = SPEECH_RATE // 50
@@ -51,10 +52,8 @@ class Trial:
 
     row: DevQuestion
     """The development question."""
-    rate: int
-    """Speaking rate in words per minute."""
-    snr: float | None
-    """Babble level in dB below the speech; None in quiet."""
+    condition: Condition
+    """Who asked it, in what noise."""
     heard: str
     """The text answered (empty when nothing was heard)."""
     reply: Reply | None
@@ -84,8 +83,7 @@ def ask_spoken(
     row: DevQuestion,
     stream: np.ndarray,
     speech_end: float,
-    rate: int,
-    snr: float | None,
+    condition: Condition,
     recognizer: Recognizer,
     endpointer: TimedEndpointer,
     session: Session,
@@ -113,13 +111,13 @@ def ask_spoken(
 
     # Each question is a stream of its own, with its clock at zero and no noise floor yet.
     endpointer.reset()
-    started = time.perf_counter()
-    transcript = listen(blocks(), recognizer, endpointer)
-    returned = time.perf_counter()
     session.reset()
+    started = time.perf_counter()
+    transcript = listen(blocks(), recognizer, endpointer, pause_ends_after=session.pause_ends_after)
+    returned = time.perf_counter()
     text = question_text(transcript) if transcript else ""
     try:
-        reply = session.respond(text)
+        reply = session.respond(text, transcript.hearing if transcript else None)
     except InputError:  # nothing heard: the hands-free loop ignores it
         reply = None
     matched = time.perf_counter()
@@ -150,8 +148,7 @@ def ask_spoken(
     reference = normalize_words(row.question)
     return Trial(
         row=row,
-        rate=rate,
-        snr=snr,
+        condition=condition,
         heard=text,
         reply=reply,
         errors=word_errors(reference, normalize_words(text)),
@@ -173,38 +170,46 @@ def ask_spoken(
 
 @dataclass
 class ConditionResult:
-    """How one recognizer does in one condition (or at one rate), over its trials."""
+    """How one recognizer does in one condition, over its trials."""
 
     engine: str
     """Recognizer engine."""
+    voice: str
+    """Who asked, as `Voice.label` prints it."""
     condition: str
-    """"clean", "babble N dB", or "N wpm" for one rate over all conditions."""
+    """The noise, as `Condition.name` prints it ("quiet", "babble 10 dB", "fresh, quiet")."""
+    noise: str
+    """One of conditions.NOISES."""
+    snr: float | None
+    """Noise level in dB below the speech; None without a level."""
+    fresh: bool
+    """Whether every question was the first the recognizer heard."""
     utterances: int
     """Questions spoken."""
     in_scope_accuracy: float
-    """Share of in-scope questions answered with an expected intent."""
-    out_of_scope_rejection: float
-    """Share of out-of-scope questions given no intent and no command."""
-    urgent_recall: float
-    """Share of red-flag reports answered as urgent."""
-    false_urgent: int
-    """Non-urgent questions answered as urgent."""
+    """Right topic: share of in-scope questions answered with an expected topic."""
     wrong_answers: float
-    """Share of questions that are not red-flag reports answered with a topic not asked about."""
+    """Wrong topic: share of questions that are not red-flag reports answered with a topic not asked about."""
     asked_back: float
     """Share of in-scope questions answered with a question back."""
     declined: float
     """Share of in-scope questions declined or not heard."""
+    out_of_scope_rejection: float
+    """Share of out-of-scope questions given no topic and no command."""
+    urgent_recall: float
+    """Share of red-flag reports answered as urgent."""
+    false_urgent: int
+    """Questions that are not red-flag reports answered as urgent."""
     wer: float
     """Word errors over reference words, all questions."""
     rtf: float
     """Wall-clock time in `listen` over the audio it consumed."""
-    endpoint_ms: tuple[float, float] | None
-    """Median and 90th percentile, speech end -> end-of-speech decision."""
-    intent_ms: tuple[float, float] | None
-    """Median and 90th percentile, speech end -> intent ready."""
-    first_audio_ms: tuple[float, float] | None
-    """Median and 90th percentile, speech end -> first sample of the answer."""
+    endpoint_ms: tuple[float, float, float] | None
+    """Median, 90th percentile and maximum, speech end -> end-of-speech decision."""
+    intent_ms: tuple[float, float, float] | None
+    """Median, 90th percentile and maximum, speech end -> reply ready."""
+    first_audio_ms: tuple[float, float, float] | None
+    """Median, 90th percentile and maximum, speech end (the last spoken word) -> first sample of the reply."""
     cut: int
     """Utterances whose end-of-speech decision came before the question ended."""
     late: int
@@ -214,42 +219,48 @@ class ConditionResult:
     unheard: int
     """Utterances in which no speech was recognized."""
     misses: list[str]
-    """Each utterance not answered as the development set expects, with what was heard."""
+    """Each utterance not answered as the question set expects, with what was heard."""
 
 
-def _spread(values: list[float]) -> tuple[float, float] | None:
+def _percentiles(values: list[float]) -> tuple[float, float, float] | None:
+    """Median, 90th percentile (nearest rank) and maximum, in milliseconds."""
     if not values:
         return None
     values = sorted(values)
-    return round(statistics.median(values) * 1000), round(values[min(len(values) - 1, int(0.9 * len(values)))] * 1000)
+    p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
+    return round(statistics.median(values) * 1000), round(p90 * 1000), round(values[-1] * 1000)
 
 
-def summarize(engine: str, condition: str, trials: list[Trial]) -> ConditionResult:
-    """Scores and latencies of a set of trials."""
+def summarize(engine: str, condition: Condition, trials: list[Trial]) -> ConditionResult:
+    """Scores and latencies of the trials of one condition."""
     scores = score([t.row for t in trials], [t.reply for t in trials])
     return ConditionResult(
         engine=engine,
-        condition=condition,
+        voice=condition.voice.label,
+        condition=condition.name,
+        noise=condition.noise,
+        snr=condition.snr,
+        fresh=condition.fresh,
         utterances=len(trials),
         in_scope_accuracy=scores.in_scope_accuracy,
-        out_of_scope_rejection=scores.out_of_scope_rejection,
-        urgent_recall=scores.urgent_recall,
-        false_urgent=scores.false_urgent,
         wrong_answers=scores.wrong_answers,
         asked_back=scores.asked_back,
         declined=scores.declined,
+        out_of_scope_rejection=scores.out_of_scope_rejection,
+        urgent_recall=scores.urgent_recall,
+        false_urgent=scores.false_urgent,
         wer=sum(t.errors for t in trials) / max(1, sum(t.reference_words for t in trials)),
         rtf=sum(t.recognition_s for t in trials) / max(1e-9, sum(t.audio_s for t in trials)),
-        endpoint_ms=_spread([t.endpoint_s for t in trials if t.endpoint_s is not None]),
-        intent_ms=_spread([t.intent_s for t in trials if t.intent_s is not None]),
-        first_audio_ms=_spread([t.first_audio_s for t in trials if t.first_audio_s is not None]),
+        endpoint_ms=_percentiles([t.endpoint_s for t in trials if t.endpoint_s is not None]),
+        intent_ms=_percentiles([t.intent_s for t in trials if t.intent_s is not None]),
+        first_audio_ms=_percentiles([t.first_audio_s for t in trials if t.first_audio_s is not None]),
         cut=sum(t.end_reason == "cut" for t in trials),
         late=sum(t.late for t in trials),
         max_length=sum(t.end_reason == "max_length" for t in trials),
         unheard=sum(not t.heard for t in trials),
         misses=[
-            f"{t.rate} wpm: {t.row.question!r} heard as {t.heard!r} -> {t.reply.intent if t.reply else None}"
-            f"{' (urgent)' if t.reply and t.reply.urgent else ''}"
+            f"{t.row.question!r} heard as {t.heard!r} -> {t.reply.intent if t.reply else None}"
+            f"{f' ({t.reply.outcome})' if t.reply and t.reply.outcome != 'answer' else ''}"
             for t in trials
             if score([t.row], [t.reply]).misses
         ],

@@ -10,15 +10,24 @@ from pathlib import Path
 
 from ..dialogue import Session
 from ..intents import load_intents
+from ..safety import RedFlags
 from .questions import QUESTION_SETS, evaluate, load_dev_set
 
 
-def run_text_bench(as_json: bool = False, sets: dict[str, Path] = QUESTION_SETS, rounds: int = 5) -> dict:
-    """Print and return accuracy on each question set, per-question latency and start-up time."""
+def run_text_bench(
+    as_json: bool = False,
+    sets: dict[str, Path] = QUESTION_SETS,
+    rounds: int = 5,
+    guide: Path | None = None,
+    overlay: Path | None = None,
+) -> dict:
+    """Print and return accuracy on each question set, per-question latency and start-up time;
+    with `guide`, for that guide's intents (refined by `overlay` only when one is given)."""
     started = time.perf_counter()
-    intents = load_intents()
+    intents = load_intents(guide, overlay)
     loaded = time.perf_counter()
-    session = Session.create(intents)
+    # The red flags' notes and topics belong to the bundled guide; another guide gets the advice alone.
+    session = Session.create(intents, red_flags=RedFlags.from_file(intents, own_guide=guide is None))
     ready = time.perf_counter()
     questions = {name: load_dev_set(path) for name, path in sets.items()}
     scores = {name: evaluate(session, rows) for name, rows in questions.items()}

@@ -1,37 +1,73 @@
-"""The spoken benchmark's sound: questions spoken by Piper and kept in a cache, babble made of
-guide sentences, and the stream a microphone would hear when both are mixed."""
+"""The spoken benchmark's voices: who speaks the questions and the talkers of the noise, and the
+cache that keeps what they said as 16 kHz speech without leading or trailing silence."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..audio import SPEECH_RATE, read_wav, resample, write_wav
 from ..errors import SpeechError
-from ..intents import GUIDE_FILE
-from ..knowledge import Guide
 from ..resources import cache_dir
 from ..settings import VoiceSettings
 from ..speech_out import Speaker
 
-PAD_BEFORE = 0.5
-"""Seconds of silence (or babble alone) before each question."""
-PAD_AFTER = 1.0
-"""Seconds of silence (or babble alone) after each question that the recognizer hears when the
-endpointer has not ended the question before; beyond them the endpointer alone goes on
-listening, to time its decision (see `ask_spoken`)."""
-BABBLE_TALKERS = 6
-BABBLE_SECONDS = 40.0
-BABBLE_RATE = 175
-SEED = 1729
-VOICE = "en_US-joe-medium"
-"""The Piper voice that speaks the questions (the one `scripts/setup --piper` installs)."""
+PIPER_VOICE = "en_US-joe-medium"
+"""The Piper voice (the one `scripts/setup --piper` installs)."""
 
-# Piper's own leading and trailing silence is digital near-zero; anything above this
-# envelope level (about -50 dBFS) is speech, weak fricatives included.
+
+@dataclass(frozen=True)
+class Voice:
+    """A synthetic speaker at one speaking rate."""
+
+    engine: str
+    """Speech engine: "piper" or "pyttsx3" (eSpeak NG)."""
+    name: str
+    """The engine's voice: a Piper model name, or an eSpeak NG voice ("en-us")."""
+    rate: int
+    """Words per minute."""
+
+    @property
+    def settings(self) -> VoiceSettings:
+        return VoiceSettings(engine=self.engine, voice=self.name, rate=self.rate)
+
+    @property
+    def label(self) -> str:
+        """As the tables print it: "Piper joe 150 wpm", "eSpeak en-us 150 wpm"."""
+        if self.engine == "piper":
+            return f"Piper {self.name.split('-')[1]} {self.rate} wpm"
+        return f"eSpeak {self.name} {self.rate} wpm"
+
+
+JOE = Voice("piper", PIPER_VOICE, 150)
+JOE_FAST = Voice("piper", PIPER_VOICE, 200)
+ESPEAK_US = Voice("pyttsx3", "en-us", 150)
+ESPEAK_RP = Voice("pyttsx3", "en-gb-x-rp", 150)
+QUESTION_VOICES = (JOE, JOE_FAST, ESPEAK_US, ESPEAK_RP)
+"""Who asks the questions, the main voice first."""
+
+# The noise's talkers are never the question's own voice: Piper questions are heard over eSpeak NG
+# talkers of other accents, eSpeak NG questions over Piper talkers at other rates.
+_TALKERS = {
+    "piper": tuple(
+        Voice("pyttsx3", name, rate)
+        for name, rate in [("en-gb-scotland", 160), ("en-029", 175), ("en-us-nyc", 190),
+                           ("en-gb-x-gbclan", 150), ("en-gb-x-gbcwmd", 170), ("en", 185)]
+    ),  # fmt: skip
+    "pyttsx3": tuple(Voice("piper", PIPER_VOICE, rate) for rate in (140, 155, 170, 185, 200, 215)),
+}
+
+
+def talkers_for(voice: Voice) -> tuple[Voice, ...]:
+    """The voices that talk in the background of questions asked by `voice`."""
+    return _TALKERS[voice.engine]
+
+
+# Synthesized silence is digital near-zero; anything above this envelope level (about -50 dBFS)
+# is speech, weak fricatives included.
 _SPEECH_LEVEL = 0.003
 _ENVELOPE_SECONDS = 0.005
 
@@ -47,13 +83,13 @@ def speech_span(samples: np.ndarray, rate: int = SPEECH_RATE) -> tuple[int, int]
 
 
 def default_cache() -> Path:
-    """Where synthesized questions are kept between runs."""
-    return cache_dir() / "spoken-dev"
+    """Where synthesized speech is kept between runs."""
+    return cache_dir() / "spoken"
 
 
 class VoiceCache:
-    """Texts spoken by Piper at a rate, as 16 kHz speech without leading or trailing silence,
-    kept as WAV files named by a hash of voice, rate and text."""
+    """Texts spoken by a `Voice`, as 16 kHz speech without leading or trailing silence, kept as
+    WAV files named by a hash of engine, voice, rate and text."""
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder else default_cache()
@@ -61,25 +97,28 @@ class VoiceCache:
         self.synthesized = 0
         """How many texts this cache had to synthesize."""
 
-    def path(self, text: str, rate: int) -> Path:
-        key = hashlib.sha256(f"{VOICE}\n{rate}\n{text}".encode()).hexdigest()[:20]
+    def path(self, text: str, voice: Voice) -> Path:
+        key = hashlib.sha256(f"{voice.engine}\n{voice.name}\n{voice.rate}\n{text}".encode()).hexdigest()[:20]
         return self.folder / f"{key}.wav"
 
-    def speech(self, text: str, rate: int) -> np.ndarray:
-        """The text spoken at `rate` words per minute, synthesized on first use."""
-        path = self.path(text, rate)
+    def has(self, text: str, voice: Voice) -> bool:
+        return self.path(text, voice).is_file()
+
+    def speech(self, text: str, voice: Voice) -> np.ndarray:
+        """The text as `voice` says it, synthesized on first use."""
+        path = self.path(text, voice)
         if path.is_file():
             return read_wav(path).samples
         if self._speaker is None:
             self._speaker = Speaker()
         try:
-            sound = self._speaker.synthesize(text, VoiceSettings(engine="piper", voice=VOICE, rate=rate))
+            sound = self._speaker.synthesize(text, voice.settings)
         except SpeechError as err:
-            raise SpeechError(f"the spoken benchmark speaks its questions with Piper: {err}") from err
+            raise SpeechError(f"the spoken benchmark speaks with {voice.label}: {err}") from err
         samples = resample(sound.samples, sound.rate, SPEECH_RATE)
         start, end = speech_span(samples)
         if end == start:
-            raise SpeechError(f"Piper produced silence for {text!r}; check the Piper installation (scripts/setup --piper)")
+            raise SpeechError(f"{voice.label} produced silence for {text!r}; check that engine's installation")
         self.folder.mkdir(parents=True, exist_ok=True)
         # Written under another name first, so that an interrupted run leaves no truncated file.
         partial = path.with_suffix(".part")
@@ -87,51 +126,3 @@ class VoiceCache:
         partial.replace(path)
         self.synthesized += 1
         return read_wav(path).samples
-
-
-def babble_sentences(count: int = BABBLE_TALKERS) -> list[str]:
-    """Evenly spaced guide sentences of 12 to 30 words, one per babbling talker."""
-    guide = Guide.from_file(GUIDE_FILE)
-    sentences = [s for section in guide.sections for s in section.sentences if 12 <= len(s.split()) <= 30]
-    step = len(sentences) / count
-    return [sentences[int(i * step)] for i in range(count)]
-
-
-def make_babble(utterances: Sequence[np.ndarray], seconds: float = BABBLE_SECONDS, seed: int = SEED) -> np.ndarray:
-    """Several talkers at once: each utterance repeated with short random pauses, started at a
-    random point, all summed; scaled to unit mean power."""
-    rng = np.random.default_rng(seed)
-    length = int(seconds * SPEECH_RATE)
-    total = np.zeros(length, dtype=np.float64)
-    for utterance in utterances:
-        talker = np.asarray(utterance, dtype=np.float64)
-        talker /= np.sqrt(np.mean(talker * talker))
-        parts, filled = [], 0
-        while filled < length:
-            pause = np.zeros(int(rng.uniform(0.1, 0.6) * SPEECH_RATE))
-            parts += [talker, pause]
-            filled += len(talker) + len(pause)
-        track = np.concatenate(parts)[:length]
-        total += np.roll(track, int(rng.integers(length)))
-    total /= np.sqrt(np.mean(total * total))
-    return total.astype(np.float32)
-
-
-def mix(speech: np.ndarray, babble: np.ndarray | None, snr: float | None, tail: float, offset: int = 0) -> np.ndarray:
-    """The stream a microphone would hear: PAD_BEFORE, the speech, PAD_AFTER and `tail` more
-    seconds, with babble (unit power, read from `offset` on, wrapping round) throughout at
-    `snr` dB below the speech's mean power; silence around the speech when `snr` is None."""
-    before, after = int(PAD_BEFORE * SPEECH_RATE), int((PAD_AFTER + tail) * SPEECH_RATE)
-    stream = np.concatenate([np.zeros(before), speech, np.zeros(after)])
-    if snr is not None:
-        if babble is None:
-            raise ValueError("a noisy condition needs babble")
-        power = np.mean(np.asarray(speech, dtype=np.float64) ** 2)
-        noise = np.take(babble, np.arange(offset, offset + len(stream)), mode="wrap")
-        stream += np.sqrt(power / 10 ** (snr / 10)) * noise
-    peak = np.max(np.abs(stream))
-    # A sum louder than full scale would clip at the microphone; scaling keeps the SNR.
-    return (stream * (0.99 / peak if peak > 0.99 else 1.0)).astype(np.float32)
-
-
-# ---------------------------------------------------------------------------

@@ -9,15 +9,38 @@ errors become messages and exit codes.
 from __future__ import annotations
 
 import logging
+import os
+import select
+import signal
 import sys
+from typing import TextIO
 
 from ..errors import AssistantError
 from .parser import build_parser
+from .streams import forgive_bad_bytes
 
 __all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    forgive_bad_bytes()
+    try:
+        status = _run(argv)
+        # Output still in the buffer is written here, where a closed pipe can still be caught
+        # (stdout is None when the command was started with it closed).
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        if not _reader_gone(sys.stdout):
+            raise
+        # The reader of the output has stopped (`assistant topics | head -1`): end quietly, as a
+        # command killed by SIGPIPE does, with stdout on devnull so that exit flushes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _run(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # --debug also works after the command ("assistant listen --debug").
     debug = "--debug" in argv
@@ -39,3 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+
+
+def _reader_gone(stream: TextIO) -> bool:
+    """Whether `stream` is a pipe or socket whose other end has closed; a broken pipe elsewhere
+    (to a player process, say) is a fault to report, not the end of the output."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLERR)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False

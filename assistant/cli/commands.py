@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 
-from ..dialogue import Session
+from ..dialogue import Reply, Session
 from ..errors import AudioError, InputError, SpeechError
 from ..intents import IntentSet, load_intents
 from ..safety import RedFlags
 from ..settings import load_voice_settings
 from .output import Output
+from .streams import readable
+
+_LOGGER = logging.getLogger(__name__)
+
+NO_QUESTION = "Sorry, I didn't catch a question in that. Please ask in words."
+"""The reply to a typed line with no words to answer: only punctuation, emoji, or letters of another script."""
 
 
 def _intents(args: argparse.Namespace) -> IntentSet:
@@ -37,19 +44,24 @@ def _output(args: argparse.Namespace) -> Output:
 
 
 def ask(args: argparse.Namespace) -> int:
-    questions = list(_questions(args.questions))
-    if not questions and not args.audio:
-        raise InputError("no question given; try: assistant ask \"what are the side effects\"")
+    none_given = "no question given; try: assistant ask \"what are the side effects\""
+    if not args.questions and not args.audio:
+        raise InputError(none_given)
     session = _session(args)
-    status = 0
+    status = asked = 0
     with _output(args) as output:
-        for question in questions:
+        # Each question is answered as soon as it is read, so that a program can drive `ask -` line by line.
+        for asked, question in enumerate(_questions(args.questions), 1):
+            # `ask` answers each question on its own: the conversation lives in chat and listen.
+            session.reset()
             try:
-                output.show(session.respond(question), session)
+                reply = session.respond(question)
             except InputError as err:
-                # One empty line of many should not stop the others from being answered.
-                print(f"assistant: {err}", file=sys.stderr)
+                reply = _no_question(question, err)
                 status = err.exit_code
+            output.show(reply, session)
+        if not asked and not args.audio:
+            raise InputError(none_given)
         if args.audio:
             status = _ask_audio(args, session, output) or status
     return status
@@ -64,10 +76,12 @@ def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> in
     status = 0
     for path in args.audio:
         try:
-            transcript = question_text(recognizer.transcribe(read_wav(path)))
+            heard = recognizer.transcribe(read_wav(path))
+            transcript = question_text(heard)
             if not transcript:
                 raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
-            output.show(session.respond(transcript), session, transcript)
+            session.reset()
+            output.show(session.respond(transcript, heard.hearing), session, transcript)
         except (AudioError, InputError) as err:
             # A bad file is reported and skipped: the other files are still answered.
             print(f"assistant: {err}", file=sys.stderr)
@@ -115,7 +129,13 @@ def _questions(items: Iterable[str]) -> Iterator[str]:
         if item == "-":
             yield from (line.rstrip("\n") for line in sys.stdin if line.strip())
         else:
-            yield item
+            yield readable(item)
+
+
+def _no_question(line: str, err: InputError) -> Reply:
+    """The short reason a line with nothing to answer gets, in the place of an answer: the session goes on."""
+    _LOGGER.debug("%s: %r", err, line)
+    return Reply(line, None, 0.0, NO_QUESTION, None, outcome="unheard")
 
 
 def chat(args: argparse.Namespace, session: Session | None = None) -> int:
@@ -136,7 +156,10 @@ def chat(args: argparse.Namespace, session: Session | None = None) -> int:
                 break
             if not line.strip():
                 continue
-            reply = session.respond(line)
+            try:
+                reply = session.respond(line)
+            except InputError as err:
+                reply = _no_question(line, err)
             output.show(reply, session)
             if reply.action == "goodbye":
                 break
@@ -154,21 +177,36 @@ def topics(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    if args.speech and args.spoken:
-        raise InputError("--speech and --spoken are separate benchmarks; give one of them")
+    if sum((args.speech, args.spoken, args.soak is not None)) > 1:
+        raise InputError("--speech, --spoken and --soak are separate benchmarks; give one of them")
+    if args.soak is not None:
+        from ..bench.soak import run_soak
+
+        if not args.soak > 0:
+            raise InputError(f"--soak {args.soak:g}: give the seconds to run, e.g. --soak 3600")
+        # Errors are the soak's findings: they are printed with its numbers, and make the exit status 1.
+        return 1 if run_soak(args.soak, as_json=args.json, engine=args.engine, cache=args.cache)["errors"] else 0
+    if args.quick and not args.spoken:
+        raise InputError("--quick shortens the spoken benchmark; give --spoken too")
     if args.spoken:
         from ..bench.spoken import run_spoken_bench
 
-        run_spoken_bench(as_json=args.json, engine=args.engine, cache=args.cache)
+        if len(args.questions or []) > 1:
+            raise InputError(f"--spoken asks one question set at a time; give one --questions, not {len(args.questions)}")
+        question_set = args.questions[0] if args.questions else "dev"
+        run_spoken_bench(args.json, args.engine, question_set, quick=args.quick, cache=args.cache)
         return 0
     if args.speech:
         from ..bench.synthesis import run_speech_bench
 
         run_speech_bench(as_json=args.json)
         return 0
+    from ..bench.questions import question_sets
     from ..bench.typed import run_text_bench
 
-    run_text_bench(as_json=args.json)
+    if args.overlay and not args.guide:
+        raise InputError("--overlay belongs to a guide; give --guide too")
+    run_text_bench(as_json=args.json, sets=question_sets(args.questions), guide=args.guide, overlay=args.overlay)
     return 0
 
 
@@ -176,7 +214,7 @@ def say(args: argparse.Namespace) -> int:
     from ..audio import write_wav
     from ..speech_out import Speaker
 
-    text = sys.stdin.read() if args.text == "-" else args.text
+    text = sys.stdin.read() if args.text == "-" else readable(args.text)
     voice = load_voice_settings(rate=args.rate, volume=args.volume, voice=args.voice, engine=args.voice_engine)
     if args.out:
         sound = Speaker().synthesize(text, voice)

@@ -53,11 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
     bench.add_argument("--speech", action="store_true", help="time speech synthesis for each voice engine instead")
     bench.add_argument("--spoken", action="store_true",
-                       help="ask the development questions aloud (Piper voice), in quiet and in babble, through "
-                            "the listening path instead (needs scripts/setup --piper)")
+                       help="ask questions aloud (Piper and eSpeak NG voices), in quiet, in babble, in a reverberant "
+                            "room and over ward sounds, through the listening path instead (needs scripts/setup "
+                            "--piper and pip install -e '.[bench]')")
+    bench.add_argument("--quick", action="store_true",
+                       help="--spoken on 12 questions in 8 conditions, to check that it runs (a minute or two)")
+    bench.add_argument("--soak", type=float, metavar="SECONDS",
+                       help="run the hands-free loop for SECONDS on a virtual microphone (questions, commands, "
+                            "silence, noise) and print its memory over time, its answers and any errors instead "
+                            "(run it with scripts/soak.py, which starts a private PulseAudio server)")
     bench.add_argument("--engine", choices=RECOGNIZER_ENGINES, default="auto",
-                       help="recognizer for --spoken (default: auto, every installed one)")
-    bench.add_argument("--cache", type=Path, help="folder for the spoken questions of --spoken (default: the user cache)")
+                       help="recognizer for --spoken (default: auto, every installed one) and --soak")
+    bench.add_argument("--cache", type=Path,
+                       help="folder for the spoken questions of --spoken and --soak (default: the user cache)")
+    bench.add_argument("--questions", action="append", metavar="NAME_OR_TSV",
+                       help="a question set to ask: dev, dev2, test, fresh, or a .tsv file of the same columns; "
+                            "repeat for several (default: every shipped set; --spoken asks one, default dev)")
+    # Also after the command, where a benchmark of another guide reads naturally; SUPPRESS keeps
+    # the value given before the command when these are not repeated here.
+    bench.add_argument("--guide", type=Path, default=argparse.SUPPRESS, help="answer from this guide (no overlay)")
+    bench.add_argument("--overlay", type=Path, default=argparse.SUPPRESS, help="the curated intent overlay for --guide")
     bench.set_defaults(run=run.bench)
 
     say = commands.add_parser("say", help="speak a text aloud, or write it to a WAV file with --out")

@@ -20,23 +20,24 @@ from .transcript import Recognizer, Transcript, Word
 _LOGGER = logging.getLogger(__name__)
 
 _SPHINX_FILLERS = re.compile(r"^(<.*>|\[.*\])$")
-_DECODER_KEYS = {"cmninit": str, "lw": float, "wip": float}
+_KEYS = {"decoder": {"cmninit": str, "lw": float, "wip": float}, "hearing": {"sure": float, "heard": float}}
 
 
-def decoder_settings(path: Path | None = None) -> dict[str, object]:
-    """The decoder options of models/pocketsphinx.toml (schema in that file)."""
+def decoder_settings(path: Path | None = None, table: str = "decoder") -> dict[str, object]:
+    """A table of models/pocketsphinx.toml (schema in that file): "decoder" options or "hearing" levels."""
     path = path or models_file("pocketsphinx.toml")
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("decoder", {})
+        values = tomllib.loads(path.read_text(encoding="utf-8")).get(table, {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RecognizerError(f"cannot read PocketSphinx settings '{path}': {exc}; restore it from the package") from None
+    known = _KEYS[table]
     settings: dict[str, object] = {}
-    for key, value in table.items():
-        kind = _DECODER_KEYS.get(key)
+    for key, value in values.items():
+        kind = known.get(key)
         if kind is None:
-            raise RecognizerError(f"'{path}': unknown [decoder] key {key!r}; known: {', '.join(_DECODER_KEYS)}")
+            raise RecognizerError(f"'{path}': unknown [{table}] key {key!r}; known: {', '.join(known)}")
         if not isinstance(value, (int, float) if kind is float else kind) or isinstance(value, bool):
-            raise RecognizerError(f"'{path}': [decoder] {key} = {value!r} must be a {kind.__name__}")
+            raise RecognizerError(f"'{path}': [{table}] {key} = {value!r} must be a {kind.__name__}")
         settings[key] = kind(value)
     return settings
 
@@ -90,6 +91,9 @@ class PocketSphinxRecognizer(Recognizer):
             raise RecognizerError(
                 f"PocketSphinx could not start ({exc}); reinstall it: pip install --force-reinstall pocketsphinx"
             ) from None
+        hearing = decoder_settings(table="hearing")
+        self.sure_confidence = hearing.get("sure", 0.0)
+        self.heard_confidence = hearing.get("heard", 0.0)
         self._frame_seconds = 1.0 / self._decoder.config["frate"]
         self._started = False
         self._start_mean = self._decoder.get_cmn(False)

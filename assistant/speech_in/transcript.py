@@ -46,6 +46,9 @@ class Transcript:
     vocabulary, 0..1; None without a domain vocabulary or without content words."""
     open_text: str | None = None
     """What a second pass without the domain grammar heard, when one ran (Vosk with `open_pass`)."""
+    hearing: str = "clear"
+    """How well the words were heard, from the confidence: "clear", "unsure" (ask back before
+    answering) or "unheard" (ask to say it again)."""
 
 
 # ---------------------------------------------------------------------------
@@ -63,6 +66,11 @@ class Recognizer(ABC):
     name: str = ""
     vocabulary: frozenset[str] = frozenset()
     """Words of the domain phrases this recognizer can produce; empty when it has none."""
+    sure_confidence: float = 0.0
+    """Below this confidence a transcript is "unsure"; 0 where the engine's confidences have not
+    been measured against what was said."""
+    heard_confidence: float = 0.0
+    """Below this confidence a transcript is "unheard"."""
 
     @abstractmethod
     def accept(self, pcm16: bytes) -> None:
@@ -94,12 +102,26 @@ class Recognizer(ABC):
             self.accept(to_pcm16(samples[start : start + _TRANSCRIBE_BLOCK]))
         return self.final()
 
+    def within(self, transcript: Transcript, start: float, end: float | None) -> Transcript:
+        """The transcript without the words heard wholly before `start` or from `end` seconds on
+        (after the speaker stopped: the noise of a room, other voices), when its words have times."""
+        kept = [w for w in transcript.words if w.end > start and (end is None or w.start < end)]
+        if not transcript.words or len(kept) == len(transcript.words):
+            return transcript
+        trimmed = self._transcript(kept)
+        trimmed.open_text = transcript.open_text
+        return trimmed
+
     def _transcript(self, words: list[Word], unknown: int = 0) -> Transcript:
         """A transcript of recognized words; `unknown` counts words heard but not recognized."""
         content = [w.text for w in words if w.text not in FUNCTION_WORDS]
         judged = len(content) + unknown
         in_domain = sum(w in self.vocabulary for w in content) / judged if self.vocabulary and judged else None
-        return Transcript(" ".join(w.text for w in words), _mean(w.confidence for w in words), words, in_domain)
+        confidence = _mean(w.confidence for w in words)
+        hearing = "clear"
+        if confidence is not None and words:
+            hearing = "unheard" if confidence < self.heard_confidence else "unsure" if confidence < self.sure_confidence else "clear"
+        return Transcript(" ".join(w.text for w in words), confidence, words, in_domain, hearing=hearing)
 
 
 # Words that frame any question, in or out of the domain; they say nothing about its topic.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +15,15 @@ from ..errors import SpeechError
 from ..settings import VoiceSettings
 
 _LOGGER = logging.getLogger(__name__)
+
+# onnxruntime's PyPI builds carry Microsoft's 1DS telemetry: on import they write a device id and
+# an event database to ~/.cache/Microsoft/DeveloperTools/.onnxruntime, and about 9 s later start
+# DNS lookups for mobile.events.data.microsoft.com, again every few seconds. `disable_telemetry_events()` only silences
+# some events; this variable stops the uploader, the events and the device id altogether, but
+# only when set before onnxruntime is first imported (piper imports it), so it is set here, when
+# the speech engines are loaded, and set to "1" even over a "0": the assistant makes no network
+# call and writes nothing outside its own folders.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 _INSTALL_PIPER = "install it with: pip install '.[piper]' (or scripts/setup --piper)"
 

@@ -140,6 +140,7 @@ class Pyttsx3Engine:
             else:
                 raise SpeechError(f"eSpeak NG was interrupted while saying {text!r}; try again")
             try:
-                return audio.read_wav(path)
+                # Its own file, as long as the sentence: not a question to hold to a question's length.
+                return audio.read_wav(path, max_seconds=None)
             except AudioError as err:
                 raise SpeechError(f"eSpeak NG wrote no usable audio for {text!r} ({err})") from err
