@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 import time
+import types
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,10 +24,17 @@ _UNKNOWN = "[unk]"
 
 
 def _import_vosk():
+    # vosk's __init__ imports requests for its own model downloader, which the assistant never
+    # calls (models come from `assistant models install`). Importing requests loads urllib3,
+    # which opens an AF_INET6 socket to probe for IPv6: a placeholder keeps the network stack out.
+    placeholder = None if "requests" in sys.modules else sys.modules.setdefault("requests", types.ModuleType("requests"))
     try:
         import vosk
     except ImportError:
         raise RecognizerError("Vosk is not installed; run: pip install vosk") from None
+    finally:
+        if placeholder is not None and sys.modules.get("requests") is placeholder:
+            del sys.modules["requests"]
     # Kaldi's warnings (-1) and progress (0) would go straight to the user's terminal.
     vosk.SetLogLevel(0 if _LOGGER.isEnabledFor(logging.DEBUG) else -2)
     return vosk
