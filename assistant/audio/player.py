@@ -243,10 +243,6 @@ class Player:
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         now = time.monotonic()
-        if status:
-            import sys; print(f"TMPDIAG status {status} at {now:.3f} gap {now - self._last_callback:.3f} index {self._index} offset {self._offset}", file=sys.stderr)
-        elif now - self._last_callback > 0.1:
-            import sys; print(f"TMPDIAG late callback gap {now - self._last_callback:.3f} index {self._index} offset {self._offset}", file=sys.stderr)
         self._last_callback = now
         if self._stop.is_set():
             outdata.fill(0)
