@@ -185,16 +185,20 @@ def test_a_network_socket_or_a_local_lookup_service_fails_the_check(script: str,
 
 
 @pytest.mark.heavy
-def test_onnxruntime_left_alone_writes_into_home_and_the_check_fails(sandbox: Sandbox) -> None:
-    # What the assistant guards against, shown on onnxruntime imported by itself: only in a
-    # network namespace, so that its telemetry cannot reach out.
-    pytest.importorskip("onnxruntime")
-    if not network_namespace():
-        pytest.skip("no network namespace here (unshare -n): onnxruntime's telemetry could reach the network")
-    argv = [*sandbox.tracer("onnxruntime"), sys.executable, "-c", "import onnxruntime"]
-    subprocess.run(argv, env=sandbox.env, check=True, timeout=60)
-    with pytest.raises(AssertionError, match="wrote outside the assistant's folders"):
-        sandbox.check("onnxruntime")
+@pytest.mark.parametrize(
+    "script, complaint",
+    [
+        # What onnxruntime's telemetry did when left alone (a device id under ~/.cache/Microsoft).
+        ("p = Path.home() / '.cache/Microsoft/deviceid'; p.parent.mkdir(parents=True); p.write_text('x')", "wrote outside the assistant's folders"),
+        ("(Path(tempfile.gettempdir()) / 'left-behind').write_text('x')", "left temporary files"),
+        ("Path('answer.wav').write_text('x')", "wrote into its working folder"),
+    ],
+)
+def test_a_file_written_outside_the_assistants_folders_fails_the_check(script: str, complaint: str, sandbox: Sandbox) -> None:
+    argv = [*sandbox.tracer("probe"), sys.executable, "-c", f"import tempfile; from pathlib import Path; {script}"]
+    subprocess.run(argv, cwd=sandbox.work, env=sandbox.env, check=True, timeout=60)
+    with pytest.raises(AssertionError, match=complaint):
+        sandbox.check("probe")
 
 
 def test_speech_out_disables_onnxruntime_telemetry_before_it_is_imported() -> None:
