@@ -19,8 +19,11 @@ from .text import find_phrases, plain_words
 _LOGGER = logging.getLogger(__name__)
 
 COMMANDS_FILE = intents_file("commands.yaml")
-ACTIONS = ("repeat", "more", "help", "stop", "slower", "faster", "louder", "softer", "goodbye")
 VOICE_ACTIONS = ("slower", "faster", "louder", "softer")
+COURTESIES = ("hello", "thanks", "okay", "dismiss")
+"""Greetings, thanks, "okay" and "never mind": answered with their own short reply, and, since
+a question often follows them ("okay... and how long does it take"), not ended early."""
+ACTIONS = ("repeat", "more", "help", "stop", *VOICE_ACTIONS, "goodbye", *COURTESIES)
 REPLY_KEYS = (
     "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "confirm",
     "rephrase", "unheard", "help", "goodbye",
@@ -107,6 +110,8 @@ class Commands:
             if action not in ACTIONS:
                 raise datafile.fail(path, data["commands"].key_lines[action], f"unknown action {action!r}; use one of {ACTIONS}")
             datafile.check_keys(entry, {"phrases", "reply", "limit"}, path)
+            if action in (*VOICE_ACTIONS, *COURTESIES) and not entry.get("reply"):
+                raise datafile.fail(path, entry.line, f"{action!r} needs a reply: the sentence said back")
             phrases = [tuple(plain_words(p)) for p in entry.get("phrases", [])]
             commands.append(Command(action, phrases, entry.get("reply", ""), entry.get("limit", "")))
         missing = set(ACTIONS) - {c.action for c in commands}
@@ -192,7 +197,8 @@ class Session:
             return default
         if tokens[-1] in self.commands.unfinished:
             return UNFINISHED_SILENCE
-        if self.commands.find(words_so_far) or self.red_flags.check(words_so_far):
+        command = self.commands.find(words_so_far)
+        if (command and command.action not in COURTESIES) or self.red_flags.check(words_so_far):
             return COMPLETE_SILENCE
         match = self.matcher.match(words_so_far, context=self.topic)
         if match.intent and match.sure and not match.alternative and self._heard_clearly(match, "clear"):
@@ -313,6 +319,8 @@ class Session:
             return Reply(text, None, 1.0, command.reply, None, action=action)
         if action == "goodbye":
             return Reply(text, None, 1.0, replies["goodbye"], None, action=action)
+        if action in COURTESIES:
+            return Reply(text, None, 1.0, command.reply, None, action=action)
         return Reply(text, None, 1.0, "", None, action=action)  # stop: silence is the answer
 
     def _more(self, text: str) -> Reply:

@@ -52,6 +52,38 @@ def test_stop_and_goodbye():
     assert bye.action == "goodbye"
 
 
+@pytest.mark.parametrize(
+    "said, action, words",
+    [
+        ("thank you", "thanks", "You're welcome"),
+        ("okay thanks", "thanks", "You're welcome"),
+        ("hello", "hello", "What would you like to know"),
+        ("good morning", "hello", "What would you like to know"),
+        ("okay", "okay", "Ask me anything else"),
+        ("never mind", "dismiss", "I'm here when you need me"),
+    ],
+)
+def test_courtesies_get_a_short_kind_reply_not_the_guides_refusal(said, action, words):
+    session, (answer, reply) = script(["what is leukapheresis", said])
+    assert reply.action == action and reply.outcome == "command" and words in reply.answer
+    assert "don't have that" not in reply.answer
+    # The conversation stays on its topic: "tell me more" still continues it.
+    assert session.respond("tell me more").intent == answer.intent
+
+
+def test_a_courtesy_before_a_question_does_not_hide_the_question():
+    _, (reply,) = script(["hello, what is leukapheresis"])
+    assert reply.action is None and reply.intent == "collecting-cells"
+    _, (bye,) = script(["thank you goodbye"])
+    assert bye.action == "goodbye"
+
+
+def test_a_pause_after_a_courtesy_is_not_cut_short():
+    # "Okay ... and how long does it take": the courtesy often leads into a question.
+    session = Session.create()
+    assert session.pause_ends_after("okay") > session.pause_ends_after("stop")
+
+
 def test_a_command_word_inside_a_question_is_not_a_command():
     _, (reply,) = script(["when does the fever stop"])
     assert reply.action is None and reply.intent == "cytokine-release-syndrome"
