@@ -27,6 +27,8 @@ _LOGGER = logging.getLogger(__name__)
 
 # Below this share of words confirmed by the open-vocabulary pass, the domain transcript is a guess.
 MIN_IN_DOMAIN = 0.5
+STOPPING = ("stop", "dismiss")
+"""Commands that stop an answer while it plays."""
 
 
 @dataclass
@@ -102,10 +104,10 @@ class HandsFree:
         self._stop_recognizer: Recognizer | None = None
 
     def stop_recognizer(self) -> Recognizer:
-        """A small recognizer for "stop" said over an answer, built on first use."""
+        """A small recognizer for "stop" (or "never mind") said over an answer, built on first use."""
         if self._stop_recognizer is None:
-            stop = next(c for c in self.session.commands.commands if c.action == "stop")
-            self._stop_recognizer = PocketSphinxRecognizer([" ".join(p) for p in stop.phrases])
+            stopping = [c for c in self.session.commands.commands if c.action in STOPPING]
+            self._stop_recognizer = PocketSphinxRecognizer([" ".join(p) for c in stopping for p in c.phrases])
         return self._stop_recognizer
 
     def run(self, microphone: Microphone) -> None:
@@ -222,7 +224,7 @@ class _StopOnVoice:
                 if heard is None:
                     return
                 command = commands.find(heard.text)
-                if command is not None and command.action == "stop":
+                if command is not None and command.action in STOPPING:
                     _LOGGER.info("heard %r over the answer: stopping", heard.text)
                     self.loop.speaker.stop()
                     return
