@@ -60,6 +60,30 @@ class Temperature:
 
 
 @dataclass
+class BloodPressure:
+    """A blood pressure reading ("80 over 50", "80/50") that is a report of a symptom when it is low."""
+
+    symptom: Symptom
+    """The symptom such a reading reports (low blood pressure)."""
+    below: float
+    """A first (systolic) number below this reports the symptom."""
+
+    def reported(self, text: str, before_is_hypothetical) -> bool:
+        """Whether the text gives a reading this low, not in a hypothetical ("what if it drops to 80 over 50")."""
+        for reading in _READING.finditer(text.lower()):
+            systolic, diastolic = int(reading[1]), int(reading[2])
+            # Two numbers that could not be a pressure ("10 over 2") are something else.
+            plausible = 40 <= systolic <= 250 and 20 <= diastolic < systolic
+            words_before = len(re.findall(r"\d+(?:[.,]\d+)?|[a-z]+", text.lower()[: reading.start()]))
+            if plausible and systolic < self.below and not before_is_hypothetical(text, words_before):
+                return True
+        return False
+
+
+_READING = re.compile(r"\b(\d{2,3})\s*(?:over|/)\s*(\d{2,3})\b")
+
+
+@dataclass
 class Alert:
     """A red-flag report found in an utterance."""
 
@@ -81,6 +105,7 @@ class RedFlags:
     ignore: list[tuple[str, ...]] = field(default_factory=list)
     present: list[tuple[str, ...]] = field(default_factory=list)
     temperature: Temperature | None = None
+    blood_pressure: BloodPressure | None = None
     check_back_answer: str = ""
     """The check-back for a symptom heard without certainty; "{symptom}" stands for its name."""
 
@@ -91,7 +116,8 @@ class RedFlags:
         data = datafile.load(path)
         datafile.check_keys(
             data,
-            {"urgent_answer", "check_back", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature"},
+            {"urgent_answer", "check_back", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature",
+             "blood_pressure"},
             path,
         )
         for key in ("urgent_answer", "check_back", "symptoms", "reporters"):
@@ -118,6 +144,7 @@ class RedFlags:
             ignore=_phrases(data.get("ignore", [])),
             present=_phrases(data.get("present", [])),
             temperature=_temperature(data.get("temperature"), symptoms, path),
+            blood_pressure=_blood_pressure(data.get("blood_pressure"), symptoms, path),
         )
 
     def check(self, utterance: str) -> Alert | None:
@@ -130,8 +157,9 @@ class RedFlags:
         markers = {i for i, _ in find_phrases(tokens, self.hypothetical)}
         happening = bool(find_phrases(tokens, self.present))
         found: list[tuple[int, Symptom]] = []
-        if self.temperature and self.temperature.reported(utterance, self._hypothetical_before):
-            found.append((0, self.temperature.symptom))
+        for reading in (self.temperature, self.blood_pressure):
+            if reading and reading.reported(utterance, self._hypothetical_before):
+                found.append((0, reading.symptom))
         for symptom in self.symptoms:
             reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
             for start, phrase in find_phrases(tokens, symptom.phrases):
@@ -157,8 +185,9 @@ class RedFlags:
         mentioned = sorted(
             (start, symptom.name) for symptom in self.symptoms for start, _ in find_phrases(tokens, symptom.phrases)[:1]
         )
-        if self.temperature and self.temperature.reported(utterance, lambda *_: False):
-            mentioned.insert(0, (-1, self.temperature.symptom.name))
+        for reading in (self.temperature, self.blood_pressure):
+            if reading and reading.reported(utterance, lambda *_: False):
+                mentioned.insert(0, (-1, reading.symptom.name))
         return self.check_back_answer.format(symptom=mentioned[0][1]) if mentioned else None
 
     def _hypothetical_before(self, text: str, number_index: int) -> bool:
@@ -189,13 +218,32 @@ def _temperature(entry: object, symptoms: list[Symptom], path: Path) -> Temperat
     missing = {"symptom", "words", "celsius", "fahrenheit"} - set(entry)
     if missing:
         raise datafile.fail(path, entry.line, f"'temperature' needs {', '.join(sorted(missing))}")
+    symptom = _reading_symptom(entry, symptoms, path)
+    for key in ("celsius", "fahrenheit"):
+        _check_number(entry, key, "a number of degrees", path)
+    return Temperature(symptom, _phrases(entry["words"]), float(entry["celsius"]), float(entry["fahrenheit"]))
+
+
+def _blood_pressure(entry: object, symptoms: list[Symptom], path: Path) -> BloodPressure | None:
+    if entry is None:
+        return None
+    if not isinstance(entry, datafile.Mapping) or not {"symptom", "below"} <= set(entry):
+        raise datafile.fail(path, getattr(entry, "line", 1), "'blood_pressure' must be a mapping with symptom and below")
+    datafile.check_keys(entry, {"symptom", "below"}, path)
+    _check_number(entry, "below", "a systolic pressure (90)", path)
+    return BloodPressure(_reading_symptom(entry, symptoms, path), float(entry["below"]))
+
+
+def _reading_symptom(entry: datafile.Mapping, symptoms: list[Symptom], path: Path) -> Symptom:
     symptom = next((s for s in symptoms if s.name == entry["symptom"]), None)
     if symptom is None:
         raise datafile.fail(path, entry.key_lines["symptom"], f"unknown symptom {entry['symptom']!r}; name one of symptoms")
-    for key in ("celsius", "fahrenheit"):
-        if not isinstance(entry[key], (int, float)) or isinstance(entry[key], bool):
-            raise datafile.fail(path, entry.key_lines[key], f"{key} must be a number of degrees, not {entry[key]!r}")
-    return Temperature(symptom, _phrases(entry["words"]), float(entry["celsius"]), float(entry["fahrenheit"]))
+    return symptom
+
+
+def _check_number(entry: datafile.Mapping, key: str, what: str, path: Path) -> None:
+    if not isinstance(entry[key], (int, float)) or isinstance(entry[key], bool):
+        raise datafile.fail(path, entry.key_lines[key], f"{key} must be {what}, not {entry[key]!r}")
 
 
 def _phrases(texts: list[str]) -> list[tuple[str, ...]]:

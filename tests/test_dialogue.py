@@ -222,6 +222,26 @@ def test_a_normal_or_hypothetical_temperature_is_not_urgent(question):
     assert not reply.urgent
 
 
+@pytest.mark.parametrize(
+    "report",
+    ["my blood pressure is 80 over 50", "bp 85/60 and i feel awful", "the machine says 75 over 40",
+     "i just fainted", "my husband passed out in the kitchen", "i feel like i'm going to pass out"],
+)
+def test_a_low_blood_pressure_reading_or_fainting_is_urgent(report):
+    _, (reply,) = script([report])
+    assert reply.urgent and "Low blood pressure" in reply.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["my blood pressure is 120 over 80", "what if my blood pressure drops to 80 over 50", "is fainting a side effect",
+     "the score was 10 over 2", "i fainted years ago, long before all this"],
+)
+def test_a_normal_reading_or_a_question_about_fainting_is_not_urgent(question):
+    _, (reply,) = script([question])
+    assert not reply.urgent
+
+
 @pytest.mark.parametrize("report", ["she's having a turn", "he took a fit", "my wife has gone stiff and her eyes rolled"])
 def test_regional_and_family_words_for_a_seizure_are_urgent(report):
     _, (reply,) = script([report])
