@@ -58,6 +58,8 @@ class Trial:
     """The text answered (empty when nothing was heard)."""
     reply: Reply | None
     """The reply; None when nothing was heard."""
+    hearing: str | None
+    """How well the recognizer heard it (`Transcript.hearing`); None when nothing was heard."""
     errors: int
     """Word errors of the transcript against the question."""
     reference_words: int
@@ -151,6 +153,7 @@ def ask_spoken(
         condition=condition,
         heard=text,
         reply=reply,
+        hearing=transcript.hearing if transcript else None,
         errors=word_errors(reference, normalize_words(text)),
         reference_words=len(reference),
         audio_s=consumed / SPEECH_RATE,
@@ -220,6 +223,9 @@ class ConditionResult:
     """Utterances in which no speech was recognized."""
     misses: list[str]
     """Each utterance not answered as the question set expects, with what was heard."""
+    transcripts: list[dict]
+    """Each utterance's question, what was heard and how well, and the reply's intent and outcome: enough
+    to answer the same transcripts again under another rule and compare it on the same audio."""
 
 
 def _percentiles(values: list[float]) -> tuple[float, float, float] | None:
@@ -264,4 +270,9 @@ def summarize(engine: str, condition: Condition, trials: list[Trial]) -> Conditi
             for t in trials
             if score([t.row], [t.reply]).misses
         ],
+        transcripts=[
+            {"question": t.row.question, "heard": t.heard, "hearing": t.hearing,
+             "intent": t.reply.intent if t.reply else None, "outcome": t.reply.outcome if t.reply else None}
+            for t in trials
+        ],  # fmt: skip
     )
