@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -157,6 +158,8 @@ class Session:
     commands: Commands
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     """Voice settings; "slower"/"louder" change them for the rest of the session."""
+    voice_changed: Callable[[VoiceSettings], None] | None = None
+    """Called with the new voice settings after "slower"/"louder" changed them (to keep them for the next start)."""
     last: Reply | None = None
     """The last reply that had something to say (for "say that again")."""
     topic: str | None = None
@@ -316,6 +319,8 @@ class Session:
                 return Reply(text, None, 1.0, command.limit, None, action=action)
             self.voice = stepped
             _LOGGER.debug("voice now %s", stepped)
+            if self.voice_changed:
+                self.voice_changed(stepped)
             return Reply(text, None, 1.0, command.reply, None, action=action)
         if action == "goodbye":
             return Reply(text, None, 1.0, replies["goodbye"], None, action=action)

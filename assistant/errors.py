@@ -35,3 +35,11 @@ class RecognizerError(AssistantError):
 
 class ModelError(AssistantError):
     """A speech model is missing, corrupt, or cannot be installed."""
+
+
+class ServiceError(AssistantError):
+    """The systemd user service that starts listening at login cannot be installed or removed."""
+
+
+class CaptionsError(AssistantError):
+    """The large-print captions page cannot be served."""

@@ -12,16 +12,21 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, Callable, Generic, TextIO, TypeVar
 
-from .audio import Microphone, to_pcm16
+from .audio import Audio, Microphone, to_pcm16
+from .audio.tones import Tone, Tones
 from .dialogue import Reply, Session
 from .errors import AudioError
 from .endpoint import Endpointer, listen
+from .keyboard import stop_on_key
 from .speech_in import PocketSphinxRecognizer, Recognizer, Transcript
 from .speech_out import speak_or_show
 from .settings import TRAILING_SILENCE
 from .text import plain_words, spoken_words
+
+if TYPE_CHECKING:
+    from .captions import CaptionsPage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,6 +34,10 @@ _LOGGER = logging.getLogger(__name__)
 MIN_IN_DOMAIN = 0.5
 STOPPING = ("stop", "dismiss")
 """Commands that stop an answer while it plays."""
+# A room's microphone hears the "speak now" tone a little after it has left the speaker.
+TONE_ECHO = 0.1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +56,8 @@ class ListenOptions:
     """Seconds after playback during which the microphone is still ignored."""
     trailing_silence: float = TRAILING_SILENCE
     """Seconds of silence that end a question."""
+    tones: bool = True
+    """A tone when it starts listening and another when a question was heard (when it speaks)."""
 
 
 def question_text(transcript: Transcript) -> str:
@@ -66,36 +77,89 @@ def strip_wake(text: str, wake: str) -> str | None:
 
 
 class Captions:
-    """Large, plain lines for people who hear poorly, and for nurses; or JSON lines for machines."""
+    """Large, plain lines for people who hear poorly, and for nurses; or JSON lines for machines.
 
-    def __init__(self, out: TextIO = sys.stdout, as_json: bool = False) -> None:
+    With a captions page, the same captions are shown on it too.
+    """
+
+    def __init__(self, out: TextIO = sys.stdout, as_json: bool = False, page: CaptionsPage | None = None) -> None:
         self.out = out
         self.as_json = as_json
+        self.page = page
 
     def status(self, text: str) -> None:
+        """What the assistant is doing: "Loading…", "Listening."."""
+        if self.page is not None:
+            self.page.status(text)
         if self.as_json:
             print(json.dumps({"status": text}, ensure_ascii=False), file=self.out, flush=True)
         else:
             print(f"\n  {text}", file=self.out, flush=True)
 
+    def said(self, text: str, opening: bool = False) -> None:
+        """What the assistant says by itself: the greeting and disclaimer (`opening`), "Yes?"."""
+        if self.page is not None:
+            self.page.publish(None, text)
+        if self.as_json:
+            print(json.dumps({"opening" if opening else "said": text}, ensure_ascii=False), file=self.out, flush=True)
+        else:
+            print(f"\n  Assistant: {text}", file=self.out, flush=True)
+
     def reply(self, reply: Reply, transcript: str) -> None:
+        """What was heard and what is answered."""
+        if self.page is not None and reply.answer:
+            self.page.publish(transcript, reply.answer, reply.urgent)
         if self.as_json:
             print(reply.to_json(transcript), file=self.out, flush=True)
             return
-        print(f"\n  YOU SAID:   {transcript.upper()}", file=self.out)
-        if reply.urgent:
-            print("  !!! URGENT !!!", file=self.out)
+        print(f"\n  You said:  {transcript}", file=self.out, flush=True)
         if reply.answer:
-            print(f"  ANSWER:     {reply.answer}", file=self.out, flush=True)
+            # A red flag's advice is marked by a plain word a glance finds, not by shouting.
+            print(f"  {'URGENT:' if reply.urgent else 'Answer:'}    {reply.answer}", file=self.out, flush=True)
+
+
+class Loading(Generic[T]):
+    """Something slow to make (the recognizer), made in a background thread while the greeting plays."""
+
+    def __init__(self, make: Callable[[], T], name: str = "loading") -> None:
+        self._make = make
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._make()
+        except BaseException as err:  # noqa: BLE001 - raised again by `get`, in the caller's thread
+            self._error = err
+        finally:
+            self._done.set()
+
+    def get(self) -> T:
+        """The thing made, once it is ready; what went wrong making it is raised here."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class HandsFree:
     """The listen-answer loop over a microphone, a recognizer and (optionally) a speaker."""
 
-    def __init__(self, session: Session, recognizer: Recognizer, speaker, captions: Captions, options: ListenOptions):
+    def __init__(
+        self,
+        session: Session,
+        recognizer: Recognizer | Loading[Recognizer],
+        speaker,
+        captions: Captions,
+        options: ListenOptions,
+    ):
+        """`recognizer` may still be loading: the greeting is spoken meanwhile."""
         self.session = session
         self.recognizer = recognizer
         self.speaker = speaker
+        self.tones = Tones.from_file() if options.tones and options.speak and speaker else None
         self.captions = captions
         self.options = options
         self.endpointer = Endpointer(trailing_silence=options.trailing_silence)
@@ -113,7 +177,11 @@ class HandsFree:
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""
         self.microphone = microphone
-        self.say(self.session.opening())
+        opening = self.session.opening()
+        self.captions.said(opening, opening=True)
+        self.say(opening)
+        if isinstance(self.recognizer, Loading):
+            self.recognizer = self.recognizer.get()
         prompt = f'Listening. Start your question with "{self.options.wake}".' if self.options.wake else "Listening."
         while True:
             transcript = self._next_question(microphone, prompt)
@@ -133,7 +201,8 @@ class HandsFree:
                 return None
             if not after:
                 self._awake = True
-                self.say("Yes?")
+                self.captions.said("Yes?")
+                self.say("Yes?", lead=self._tone("heard"))
                 return None
             text = after
         self._awake = self.options.wake is None
@@ -142,17 +211,18 @@ class HandsFree:
         reply = self.session.respond(text, transcript.hearing)
         self.captions.reply(reply, text)
         if reply.answer:
-            self.say(reply.answer)
+            self.say(reply.answer, lead=self._tone("heard"))
         return reply
 
-    def say(self, text: str) -> None:
-        """Speak, until done or stopped by a key, by "stop" said over it, or by Ctrl-C."""
+    def say(self, text: str, lead: Audio | None = None) -> None:
+        """Speak, after the `lead` sound (a tone) if any, until done or stopped by a key, by "stop"
+        said over it, or by Ctrl-C."""
         if not (self.options.speak and self.speaker):
             return
 
         def speak() -> None:
-            with _stop_on_key(self.speaker), _StopOnVoice(self):
-                self.speaker.speak(text, self.session.voice)
+            with stop_on_key(self.speaker.stop), _StopOnVoice(self):
+                self.speaker.speak(text, self.session.voice, lead=lead)
 
         def stop() -> None:
             self.speaker.stop()
@@ -164,9 +234,32 @@ class HandsFree:
         if not speak_or_show(speak, stop, cannot_speak):
             self.options.speak = False
 
+    def _tone(self, name: str) -> Audio | None:
+        """The tone `name` of Tones at the voice's volume; None when tones are off or nothing is spoken."""
+        if self.tones is None or not (self.options.speak and self.speaker):
+            return None
+        tone: Tone = getattr(self.tones, name)
+        return tone.sound(self.session.voice.volume)
+
+    def _listening_tone(self, microphone: Microphone) -> None:
+        """Play "speak now", then forget what the microphone heard of it."""
+        sound = self._tone("listening")
+        if sound is None:
+            return
+
+        def cannot_play(err: Exception) -> None:
+            self.captions.status(f"Cannot play sounds ({err}). Answers are shown as text only.")
+
+        if not speak_or_show(lambda: self.speaker.play(sound), self.speaker.stop, cannot_play):
+            self.options.speak = False
+        time.sleep(TONE_ECHO)
+        microphone.clear()
+
     def _next_question(self, microphone: Microphone, prompt: str) -> Transcript | None:
         # Half-duplex: forget whatever was captured while the answer played.
         time.sleep(self.options.tail)
+        if not self.options.push_to_talk:
+            self._listening_tone(microphone)
         microphone.clear()
         self.captions.status(prompt)
         if self.options.push_to_talk:
@@ -179,6 +272,7 @@ class HandsFree:
         self.captions.status("Press Enter, ask your question, then press Enter again.")
         if not sys.stdin.readline():
             raise KeyboardInterrupt
+        self._listening_tone(microphone)
         microphone.clear()
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
@@ -230,40 +324,3 @@ class _StopOnVoice:
                     return
         except AudioError as err:
             _LOGGER.warning("stopped listening for 'stop' during the answer: %s", err)
-
-
-class _stop_on_key:
-    """While an answer plays, any key stops it (the terminal is read key by key meanwhile)."""
-
-    def __init__(self, speaker) -> None:
-        self.speaker = speaker
-        self._done = threading.Event()
-        self._saved = None
-
-    def __enter__(self) -> _stop_on_key:
-        if sys.stdin and sys.stdin.isatty():
-            import termios
-            import tty
-
-            self._saved = termios.tcgetattr(sys.stdin)
-            tty.setcbreak(sys.stdin)
-            threading.Thread(target=self._watch, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.set()
-        if self._saved is not None:
-            import termios
-
-            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, self._saved)
-
-    def _watch(self) -> None:
-        import os
-        import select
-
-        while not self._done.is_set():
-            ready, _, _ = select.select([sys.stdin], [], [], 0.05)
-            if ready:
-                os.read(sys.stdin.fileno(), 1)
-                self.speaker.stop()
-                return

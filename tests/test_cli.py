@@ -1,26 +1,38 @@
+import argparse
 import json
 import os
+import re
+import shlex
 import queue
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import __version__
 from assistant.cli import build_parser
-from assistant.cli.commands import NO_QUESTION
+from assistant.cli.help import subcommands
+from assistant.cli.commands import NO_QUESTION, group_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 
 KEYS = {"question", "intent", "confidence", "answer", "source", "urgent", "action", "outcome"}
 
 
-def run(*args, stdin=None):
+@pytest.fixture(autouse=True)
+def own_state(tmp_path, monkeypatch):
+    """Voice changes said in a test ("slower") are kept in the test's own folder, not the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
+def run(*args, stdin=None, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT
-    )
+        [sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env=env,
+    )  # fmt: skip
 
 
 def test_version():
@@ -62,6 +74,82 @@ def test_topics_lists_sections_and_finer_topics():
     assert {"potential-side-effects", "cytokine-release-syndrome"} <= {t["intent"] for t in topics}
 
 
+def test_topics_shows_each_finer_topic_indented_under_its_parent():
+    topics = [json.loads(line) for line in run("topics", "--json").stdout.splitlines()]
+    lines = run("topics").stdout.splitlines()
+    assert [line.strip() for line in lines] == [topic["name"] for topic in topics]
+    names = {topic["intent"]: topic["name"] for topic in topics}
+    parent_line = None
+    for line, topic in zip(lines, topics):
+        if topic["parent"] is None:
+            assert not line.startswith(" ")
+            parent_line = line
+        else:
+            assert line == f"    {topic['name']}" and parent_line == names[topic["parent"]]
+    assert topics[topics.index(next(t for t in topics if t["intent"] == "potential-side-effects")) + 1]["intent"] == (
+        "cytokine-release-syndrome"
+    )
+    assert sum(topic["parent"] is not None for topic in topics) >= 10
+
+
+def test_topics_tree_keeps_an_orphan_and_a_loop_of_parents():
+    from assistant.cli.commands import topic_tree
+    from assistant.intents import Intent
+
+    def intent(id, parent=None):
+        return Intent(id, id, "source", "answer", "passage", parent=parent)
+
+    intents = [intent("a"), intent("b", "c"), intent("a1", "a"), intent("c", "b"), intent("x", "gone"), intent("a2", "a")]
+    assert [(i.id, depth) for i, depth in topic_tree(intents)] == [
+        ("a", 0), ("a1", 1), ("a2", 1), ("x", 0), ("b", 0), ("c", 1),
+    ]  # fmt: skip
+
+
+def test_ask_takes_words_without_quotes_as_one_question():
+    result = run("ask", "--json", "--no-speak", "what", "is", "crs")
+    assert result.returncode == 0, result.stderr
+    (reply,) = (json.loads(line) for line in result.stdout.splitlines())
+    assert reply["question"] == "what is crs" and reply["intent"] == "cytokine-release-syndrome"
+    mixed = run("ask", "--json", "--no-speak", "what is leukapheresis", "what", "is", "crs", "how long does it take")
+    replies = [json.loads(line) for line in mixed.stdout.splitlines()]
+    assert [r["question"] for r in replies] == ["what is leukapheresis", "what is crs", "how long does it take"]
+
+
+@pytest.mark.parametrize(
+    "arguments, questions",
+    [
+        (["what", "is", "crs"], ["what is crs"]),
+        (["what is crs", "how long does it take"], ["what is crs", "how long does it take"]),
+        (["what is crs", "is", "it", "bad", "-", "fever"], ["what is crs", "is it bad", "-", "fever"]),
+        (["", "crs"], ["", "crs"]),
+        (["crs"], ["crs"]),
+    ],
+)
+def test_quoted_questions_stand_alone_and_runs_of_words_are_one_question(arguments, questions):
+    assert group_questions(arguments) == questions
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before-the-command", "after-the-command"])
+def test_global_options_work_before_or_after_the_command(before, tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("intents: {}\n", encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text("[voice]\nrate = 120\n", encoding="utf-8")
+
+    def run_with(options, *command):
+        return run(*options, *command) if before else run(*command, *options)
+
+    guide = ["--guide", "tests/data/hip-guide.txt", "--overlay", str(overlay), "--debug"]
+    asked = run_with(guide, "ask", "--json", "--no-speak", "when can i drive again")
+    assert asked.returncode == 0, asked.stderr
+    assert "six weeks" in json.loads(asked.stdout)["answer"] and "DEBUG assistant" in asked.stderr
+    topics = run_with(["--guide", "tests/data/hip-guide.txt"], "topics")
+    assert topics.stdout.startswith("Recovering From Hip Replacement Surgery")
+    shown = run_with(["--config", str(config)], "config", "--json")
+    rate = next(json.loads(line) for line in shown.stdout.splitlines() if '"voice.rate"' in line)
+    assert rate == {"key": "voice.rate", "value": 120, "source": "config file", "where": str(config)}
+
+
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
@@ -92,6 +180,54 @@ def test_every_command_has_help_text():
     subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for choice in subparsers._choices_actions:
         assert choice.help, f"{choice.dest} has no help"
+
+
+COMMANDS = [sub.prog.removeprefix("assistant ") for sub in subcommands(build_parser())]
+
+
+def test_the_commands_are_all_there():
+    expected = {"ask", "listen", "chat", "topics", "bench", "say", "devices", "config", "models", "models list",
+                "models install", "models verify", "service", "service install", "service remove"}  # fmt: skip
+    assert set(COMMANDS) == expected
+
+
+def command_parser(command: str, root: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    return next(sub for sub in subcommands(root or build_parser()) if sub.prog == f"assistant {command}")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_help_of_every_command_has_a_description_an_example_and_named_values(command):
+    root = build_parser()
+    parser = command_parser(command, root)
+    # What this command, or one of its actions (`models install`), runs.
+    runs = [sub.get_default("run") for sub in subcommands(root) if f"{sub.prog} ".startswith(f"{parser.prog} ")]
+    assert parser.description and len(parser.description.splitlines()) == 1
+    examples = (parser.epilog or "").partition("example")[2].splitlines()[1:]
+    assert examples, f"'{command}' has no example"
+    for example in examples:
+        # Each example is a command line of this very command, and the parser takes it.
+        line = example.rpartition("| ")[2].partition(" <")[0]
+        words = shlex.split(line)
+        assert words[0] == "assistant", example
+        args = root.parse_args(words[1:])
+        assert any(args.run is run for run in runs), example
+    for action in parser._actions:
+        if action.option_strings and action.nargs != 0:
+            # A placeholder argparse makes of the option's own name ("--out OUT") says nothing.
+            assert action.metavar or action.choices, f"{command} {action.option_strings[0]} has no placeholder name"
+        if not isinstance(action, argparse._HelpAction):
+            assert action.help, f"{command} {action.option_strings or action.dest} has no help"
+
+
+def test_help_shows_the_defaults_and_the_config_key_of_each_setting():
+    text = " ".join(command_parser("listen").format_help().split())
+    assert "--trailing-silence SECONDS" in text and "(default: 0.6; config file: [listen] trailing_silence)" in text
+    assert "--rate WPM" in text and "(default: 150; config file: [voice] rate)" in text
+    assert "--input-device NAME_OR_NUMBER" in text and "--captions-page PORT" in text
+    assert "--config FILE" in text and "--guide FILE" in text
+    assert "(default: auto; config file: [recognizer] engine)" in text
+    bench = " ".join(command_parser("bench").format_help().split())
+    assert "(default: auto)" in bench
 
 
 def test_listen_without_a_microphone_falls_back_to_typed_questions():
@@ -257,3 +393,112 @@ def test_output_into_a_pipe_that_closes_early_ends_quietly(command, reader):
     assert int(status) in ((141,) if reader == "true" else (0, 141))
     if reader == "head -1":
         assert len(result.stdout.splitlines()) == 1
+
+
+def test_out_with_several_answers_writes_numbered_files(tmp_path):
+    from assistant.audio import read_wav
+
+    out = tmp_path / "answer.wav"
+    result = run("ask", "--no-speak", "--out", str(out), "what is crs", "what is leukapheresis", "what", "is", "crs")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == ["answer-1.wav", "answer-2.wav", "answer-3.wav"]
+    first, second, third = (read_wav(tmp_path / f"answer-{n}.wav") for n in (1, 2, 3))
+    for answer in (first, second, third):
+        assert answer.duration > 2 and (np.abs(answer.samples) > 0.05).mean() > 0.05
+    # The first and the third question are the same: so are their answers, give or take eSpeak NG's
+    # few milliseconds of difference from one synthesis to the next.
+    assert abs(first.duration - third.duration) < 0.05 < abs(first.duration - second.duration)
+
+    single = tmp_path / "single"
+    single.mkdir()
+    assert run("ask", "--no-speak", "--out", str(single / "answer.wav"), "what is crs").returncode == 0
+    assert [p.name for p in single.iterdir()] == ["answer.wav"]
+
+    chat = tmp_path / "chat"
+    chat.mkdir()
+    talked = run("chat", "--no-speak", "--out", str(chat / "reply.wav"), stdin="what is crs\ntell me more\n")
+    assert talked.returncode == 0, talked.stderr
+    assert sorted(p.name for p in chat.iterdir()) == ["reply-1.wav", "reply-2.wav"]
+
+
+def config_env(home: Path) -> dict[str, str]:
+    """The environment of a user whose config, state and data live in `home`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("XDG_", "ASSISTANT_"))}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"))
+    return env
+
+
+def shown_settings(env: dict[str, str], *options: str) -> dict[str, dict]:
+    result = run("config", "--json", *options, env=env)
+    assert result.returncode == 0, result.stderr
+    return {record["key"]: record for record in map(json.loads, result.stdout.splitlines())}
+
+
+def test_config_shows_every_setting_in_force_and_where_it_came_from(tmp_path):
+    from assistant.settings import KEYS
+
+    env = config_env(tmp_path)
+    config = tmp_path / "config" / "car-t-assistant" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[listen]\nwake = "hello helper"\n[recognizer]\nmodel = "~/vosk-model"\n', encoding="utf-8")
+    shown = shown_settings(env, "--trailing-silence", "0.9", "--no-tones")
+    assert list(shown) == [key.path for key in KEYS]
+    assert shown["voice.rate"] == {"key": "voice.rate", "value": 150, "source": "default", "where": None}
+    assert shown["listen.wake"] == {
+        "key": "listen.wake", "value": "hello helper", "source": "config file", "where": str(config),
+    }  # fmt: skip
+    assert shown["recognizer.model"]["value"] == str(tmp_path / "vosk-model")
+    assert shown["listen.trailing_silence"] == {
+        "key": "listen.trailing_silence", "value": 0.9, "source": "command line", "where": "--trailing-silence",
+    }  # fmt: skip
+    assert shown["listen.tones"]["value"] is False and shown["listen.captions_page"]["value"] is None
+
+    text = run("config", "--captions-page", "8080", env=env)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"config file: {config}"
+    assert len(lines) == 1 + len(KEYS)
+    assert any(re.fullmatch(r'listen\.wake = "hello helper" +# config file \(.*config\.toml\)', line) for line in lines)
+    assert any(re.fullmatch(r"listen\.captions_page = 8080 +# command line \(--captions-page\)", line) for line in lines)
+
+
+def test_a_wrong_type_in_the_config_names_the_key_and_the_fix_on_every_command(tmp_path):
+    env = config_env(tmp_path)
+    config = tmp_path / "config" / "car-t-assistant" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[listen]\ntones = \"off\"\n", encoding="utf-8")
+    for command in (["config"], ["ask", "--no-speak", "what is crs"], ["say", "--out", str(tmp_path / "x.wav"), "hi"]):
+        result = run(*command, env=env)
+        assert result.returncode == 2 and result.stderr.splitlines() == [
+            f"assistant: config file '{config}': [listen] tones = \"off\" is not true or false, e.g. tones = false"
+        ]
+
+
+def test_rate_and_volume_changed_by_voice_are_kept_for_the_next_start(tmp_path):
+    env = config_env(tmp_path)
+    state = tmp_path / "state" / "car-t-assistant" / "voice.json"
+    assert shown_settings(env)["voice.rate"]["value"] == 150
+    said = run("chat", "--json", "--no-speak", stdin="slower\nlouder\ngoodbye\n", env=env)
+    assert said.returncode == 0, said.stderr
+    shown = shown_settings(env)
+    assert shown["voice.rate"] == {"key": "voice.rate", "value": 130, "source": "remembered", "where": str(state)}
+    assert shown["voice.volume"]["value"] == 1.0 and shown["voice.volume"]["source"] == "remembered"
+    # The next conversation starts from there: one more "slower" goes on from 130.
+    run("chat", "--json", "--no-speak", stdin="slower\n", env=env)
+    assert shown_settings(env)["voice.rate"]["value"] == 110
+    # --no-remember neither uses the kept rate nor keeps a new one.
+    assert shown_settings(env, "--no-remember")["voice.rate"]["value"] == 150
+    run("chat", "--json", "--no-speak", "--no-remember", stdin="faster\n", env=env)
+    assert shown_settings(env)["voice.rate"]["value"] == 110
+    # A flag wins over the kept rate for that run.
+    assert shown_settings(env, "--rate", "200")["voice.rate"]["source"] == "command line"
+
+    config = tmp_path / "config" / "car-t-assistant" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[voice]\nremember = false\n", encoding="utf-8")
+    assert shown_settings(env)["voice.rate"]["value"] == 150
+    # A rate written in the config file after the change is what the user wants now.
+    config.write_text("[voice]\nrate = 170\n", encoding="utf-8")
+    assert shown_settings(env)["voice.rate"] == {
+        "key": "voice.rate", "value": 170, "source": "config file", "where": str(config),
+    }  # fmt: skip

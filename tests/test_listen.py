@@ -1,5 +1,6 @@
 """Hands-free listening, end to end: real PulseAudio devices, real PocketSphinx, real eSpeak NG."""
 
+import io
 import json
 import queue
 import subprocess
@@ -11,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.audio.tones import Tones
+from assistant.dialogue import Session
 from assistant.intents import load_intents
-from assistant.listen import question_text, strip_wake
+from assistant.listen import Captions, Loading, question_text, strip_wake
 from assistant.settings import VoiceSettings
 from assistant.speech_in import PocketSphinxRecognizer, Transcript
 from assistant.speech_out import Speaker
@@ -35,6 +38,35 @@ def test_unconfirmed_domain_transcript_gives_way_to_the_open_pass():
     assert question_text(guessed) == "what is the weather"
 
 
+def test_captions_are_in_mixed_case_with_a_plain_urgent_line():
+    out = io.StringIO()
+    captions = Captions(out)
+    session = Session.create()
+    captions.said(session.opening(), opening=True)
+    heard = "i have a high fever and trouble breathing"
+    captions.reply(session.respond(heard), heard)
+    text = out.getvalue()
+    assert "Assistant: Hello." in text and "not medical advice" in text
+    assert f"You said:  {heard}\n  URGENT:    " in text, text
+    assert "!!!" not in text and "YOU SAID" not in text
+
+
+def test_captions_in_json_carry_the_greeting():
+    out = io.StringIO()
+    Captions(out, as_json=True).said("Hello. This is not medical advice.", opening=True)
+    assert json.loads(out.getvalue()) == {"opening": "Hello. This is not medical advice."}
+
+
+def test_loading_hands_over_what_was_made_or_what_went_wrong():
+    started = threading.Event()
+    loading = Loading(lambda: (started.wait(5), "recognizer")[1])
+    started.set()
+    assert loading.get() == "recognizer"
+    failing = Loading(lambda: Session.create().respond(""))
+    with pytest.raises(Exception, match="the question is empty"):
+        failing.get()
+
+
 class Listener:
     """`assistant listen --json` in a subprocess, reading its JSON lines as they come."""
 
@@ -44,18 +76,40 @@ class Listener:
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.lines: queue.Queue = queue.Queue()
+        self.errors: queue.Queue = queue.Queue()
+        self._stderr: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_errors, daemon=True).start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
             self.lines.put(json.loads(line))
+
+    def _read_errors(self) -> None:
+        for line in self.process.stderr:
+            self._stderr.append(line)
+            self.errors.put(line)
+
+    def error_line(self, start: str, timeout: float = 60.0) -> str:
+        """The first line of stderr that begins with `start`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.errors.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                break
+            if line.startswith(start):
+                return line.strip()
+        self.process.kill()
+        pytest.fail(f"no {start!r} from assistant listen; stderr: {''.join(self._stderr)[-2000:]}")
 
     def next(self, timeout: float = 60.0) -> dict:
         try:
             return self.lines.get(timeout=timeout)
         except queue.Empty:
             self.process.kill()
-            pytest.fail(f"no output from assistant listen; stderr: {self.process.stderr.read()[-2000:]}")
+            time.sleep(0.2)
+            pytest.fail(f"no output from assistant listen; stderr: {''.join(self._stderr)[-2000:]}")
 
     def wait_listening(self) -> None:
         while not (status := self.next().get("status", "")).startswith("Listening."):
@@ -176,3 +230,63 @@ def test_push_to_talk_takes_what_is_said_between_two_presses_of_enter(pulse_serv
         assert reply["intent"] == "potential-side-effects", reply
     finally:
         listener.stop()
+
+
+TONE_FREQUENCIES = sorted({f for tone in vars(Tones.from_file()).values() for f in tone.notes})
+
+
+def tone_runs(samples: np.ndarray, rate: int = 16000) -> list[tuple[float, float]]:
+    """The pure tones in a recording, as (seconds from its start, frequency), one per run of at
+    least 30 ms in which nearly all the sound is at one of the tones' notes; speech never is."""
+    frame, hop = 640, 160
+    window = np.hanning(frame)
+    bins = np.fft.rfftfreq(frame, 1 / rate)
+    runs: list[tuple[float, float]] = []
+    current, length = None, 0
+    for start in range(0, len(samples) - frame, hop):
+        spectrum = np.abs(np.fft.rfft(samples[start : start + frame] * window)) ** 2
+        total = spectrum.sum()
+        found = None
+        if total > 1e-4:
+            for frequency in TONE_FREQUENCIES:
+                if spectrum[np.abs(bins - frequency) <= 40].sum() > 0.8 * total:
+                    found = frequency
+        if found is not None and found == current:
+            length += 1
+            if length == 3:
+                runs.append((start / rate, found))
+        else:
+            current, length = found, 1 if found is not None else 0
+    return runs
+
+
+def notes(runs: list[tuple[float, float]]) -> list[float]:
+    return [frequency for _, frequency in runs]
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("tones", [True, False], ids=["tones", "no-tones"])
+def test_tones_say_when_to_speak_and_that_a_question_was_heard(pulse_server, tmp_path, tones):
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    listening, heard = Tones.from_file().listening.notes, Tones.from_file().heard.notes
+    recorder = pulse_server.record_speaker()
+    listener = Listener(env, *([] if tones else ["--no-tones"]))
+    try:
+        listener.wait_listening()
+        before = recorder.samples()
+        reply = ask(pulse_server, listener, "what_is_cytokine_release_syndrome")
+        assert reply["intent"] == "cytokine-release-syndrome", reply
+    finally:
+        listener.stop()
+        everything = recorder.stop()
+    after = everything[len(before) :]
+    assert speech_seconds(before) > 2.0 and speech_seconds(after) > 5.0, "the greeting or the answer was not spoken"
+    if not tones:
+        assert tone_runs(everything) == []
+        return
+    # The rising "speak now" ends the greeting; the falling "heard you" comes before the answer,
+    # and "speak now" again after it.
+    assert notes(tone_runs(before))[-2:] == list(listening), tone_runs(before)
+    runs = tone_runs(after)
+    assert notes(runs) == [*heard, *listening], runs
+    assert speech_seconds(after[: int(runs[1][0] * 16000)]) < 0.5, "the answer began before the tone"

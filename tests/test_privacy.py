@@ -24,8 +24,10 @@ from test_listen import AUDIO, Listener, ask
 
 TRACED_CALLS = "socket,connect,sendto,sendmsg"
 
-OWN_FOLDERS = (".config/car-t-assistant", ".local/share/car-t-assistant", ".cache/car-t-assistant")
-"""The assistant's config, data and cache folders under HOME (the XDG defaults), the only places it may write."""
+OWN_FOLDERS = (
+    ".config/car-t-assistant", ".local/share/car-t-assistant", ".cache/car-t-assistant", ".local/state/car-t-assistant",
+)  # fmt: skip
+"""The assistant's config, data, cache and state folders under HOME (the XDG defaults), the only places it may write."""
 PULSEAUDIO_COOKIE = ".config/pulse/cookie"
 """The one file of another program allowed in HOME. Every sound client connects through libpulse,
 which reads this cookie to authenticate and makes one when there is none: the player (through
@@ -258,7 +260,8 @@ COMMANDS = {
     "say-piper": Command(["say", "hello", "--out", "hello.wav", "--voice-engine", "piper"], "s of speech", needs="piper", writes=("hello.wav",)),
     # Speaks for about 12 s: long enough for onnxruntime's uploader, which first looks up its host ~9 s in.
     "ask-spoken-piper": Command(["ask", "what is crs", "--voice-engine", "piper"], CRS, needs="piper"),
-    "chat": Command(["chat", "--no-speak"], CRS, stdin="what is crs\nwhat is leukapheresis\ngoodbye\n"),
+    # "slower" keeps the rate for the next start, in the state folder.
+    "chat": Command(["chat", "--no-speak"], CRS, stdin="what is crs\nslower\nwhat is leukapheresis\ngoodbye\n"),
 }
 
 

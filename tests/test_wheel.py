@@ -73,9 +73,12 @@ def test_sdist_and_wheel_carry_the_data(dist):
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {f"intents/{name}" for name in DATA_FILES} | {"models/registry.toml", "models/pocketsphinx.toml", "LICENSE"} <= names
+    assert "service/car-t-assistant.service" in names
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {f"assistant/data/intents/{name}" for name in DATA_FILES} | {"assistant/data/models/registry.toml", "assistant/data/models/pocketsphinx.toml"} <= names
+    assert "assistant/data/service/car-t-assistant.service" in names
+    assert {"assistant/data/sounds/tones.toml", "assistant/captions/page.html", "assistant/captions/page.js"} <= names
     assert not any(name.startswith("tests/") for name in names)
     metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
     with zipfile.ZipFile(wheel) as archive:
@@ -114,3 +117,9 @@ def test_installed_wheel_hears_a_wav(installed):
 def test_installed_wheel_lists_models_from_the_shipped_registry(installed):
     listing = _assistant(installed, "models", "list").stdout
     assert "vosk-model-small-en-us-0.15" in listing
+
+
+def test_installed_wheel_writes_a_service_that_starts_its_own_command(installed):
+    command, env, _ = installed
+    unit = _assistant(installed, "service", "install", "--print").stdout
+    assert f"ExecStart={command} listen\n" in unit and "WantedBy=default.target" in unit

@@ -1,8 +1,9 @@
-"""Command line: `assistant ask|chat|listen|topics|bench|say|devices|models`. The only place
-errors become messages and exit codes.
+"""Command line: `assistant ask|chat|listen|topics|bench|say|devices|config|models|service`. The
+only place errors become messages and exit codes.
 
-- `parser`: the commands and their options;
-- `commands`: what each command does, `models`: the `models` commands;
+- `parser`: the commands and their options, `help`: how they present themselves in --help;
+- `commands`: what each command does, `models`: the `models` commands, `service`: the `service`
+  commands (starting `listen` at login);
 - `output`: where answers go: printed, spoken, or written to a file.
 """
 
@@ -41,14 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # --debug also works after the command ("assistant listen --debug").
-    debug = "--debug" in argv
-    argv = [arg for arg in argv if arg != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
+        level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     if not getattr(args, "run", None):

@@ -1,4 +1,5 @@
-"""What each command does (the `models` commands are in `models`)."""
+"""What each command does (the `models` commands are in `models`, the `service` commands in
+`service`). Each turns its options into one `Settings` at its start (`load`) and passes that on."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import logging
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 from ..dialogue import Reply, Session
 from ..errors import AudioError, InputError, SpeechError
-from ..intents import IntentSet, load_intents
+from ..intents import Intent, IntentSet, load_intents
+from ..resources import config_file
 from ..safety import RedFlags
-from ..settings import load_voice_settings
+from ..settings import KEYS, Settings, load_settings, toml_value
+from ..state import remember_voice
 from .output import Output
 from .streams import readable
 
@@ -23,6 +27,12 @@ NO_QUESTION = "Sorry, I didn't catch a question in that. Please ask in words."
 """The reply to a typed line with no words to answer: only punctuation, emoji, or letters of another script."""
 
 
+def load(args: argparse.Namespace) -> Settings:
+    """The settings in force for this command: its options over the remembered voice, the config
+    file (--config, or the user's) and the defaults. Options a command does not have count as not given."""
+    return load_settings({key.dest: getattr(args, key.dest, None) for key in KEYS}, path=args.config)
+
+
 def _intents(args: argparse.Namespace) -> IntentSet:
     """The bundled intents, or those of --guide (with --overlay)."""
     if args.overlay and not args.guide:
@@ -30,28 +40,35 @@ def _intents(args: argparse.Namespace) -> IntentSet:
     return load_intents(args.guide, args.overlay)
 
 
-def _session(args: argparse.Namespace) -> Session:
+def _session(args: argparse.Namespace, settings: Settings) -> Session:
     intents = _intents(args)
-    voice = load_voice_settings(
-        rate=args.rate, volume=args.volume, voice=args.voice, engine=getattr(args, "voice_engine", None)
-    )
     # The red flags' notes and topics are facts of the bundled guide, not of one given with --guide.
-    return Session.create(intents, voice, RedFlags.from_file(intents, own_guide=args.guide is None))
+    session = Session.create(intents, settings.voice, RedFlags.from_file(intents, own_guide=args.guide is None))
+    if settings.remember:
+        session.voice_changed = lambda voice: remember_voice(voice, settings.configured_voice)
+    return session
 
 
-def _output(args: argparse.Namespace) -> Output:
-    return Output(json=args.json, speak=not args.no_speak, output_device=args.output_device, out=args.out)
+def _output(args: argparse.Namespace, settings: Settings, numbered: bool = False) -> Output:
+    # `listen` has no --out: its keyboard fallback speaks.
+    out = getattr(args, "out", None)
+    speak = not args.no_speak
+    return Output(json=args.json, speak=speak, output_device=settings.output_device, out=out, numbered=numbered)
 
 
 def ask(args: argparse.Namespace) -> int:
-    none_given = "no question given; try: assistant ask \"what are the side effects\""
-    if not args.questions and not args.audio:
+    none_given = "no question given; try: assistant ask what are the side effects"
+    questions = group_questions(args.questions)
+    if not questions and not args.audio:
         raise InputError(none_given)
-    session = _session(args)
+    settings = load(args)
+    session = _session(args, settings)
+    # The number of questions read from stdin is not known in advance: with '-' they are numbered too.
+    numbered = len(questions) + len(args.audio or ()) > 1 or "-" in questions
     status = asked = 0
-    with _output(args) as output:
+    with _output(args, settings, numbered) as output:
         # Each question is answered as soon as it is read, so that a program can drive `ask -` line by line.
-        for asked, question in enumerate(_questions(args.questions), 1):
+        for asked, question in enumerate(_questions(questions), 1):
             # `ask` answers each question on its own: the conversation lives in chat and listen.
             session.reset()
             try:
@@ -59,29 +76,48 @@ def ask(args: argparse.Namespace) -> int:
             except InputError as err:
                 reply = _no_question(question, err)
                 status = err.exit_code
-            output.show(reply, session)
+            output.show(reply, session, number=asked)
         if not asked and not args.audio:
             raise InputError(none_given)
         if args.audio:
-            status = _ask_audio(args, session, output) or status
+            status = _ask_audio(args.audio, settings, session, output, first=asked + 1) or status
     return status
 
 
-def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> int:
+def group_questions(arguments: Iterable[str]) -> list[str]:
+    """The questions of `ask`'s arguments: a shell passes `ask what is crs` as three words and
+    `ask "what is crs"` as one argument with spaces, so a run of single words is one question, and
+    an argument that was quoted (it has spaces, or nothing) is a question of its own, as is '-' (stdin)."""
+    questions: list[str] = []
+    words: list[str] = []
+    for argument in arguments:
+        if argument == "-" or len(argument.split()) != 1:
+            if words:
+                questions.append(" ".join(words))
+                words = []
+            questions.append(argument)
+        else:
+            words.append(argument.strip())
+    if words:
+        questions.append(" ".join(words))
+    return questions
+
+
+def _ask_audio(paths: list, settings: Settings, session: Session, output: Output, first: int) -> int:
     from ..audio import read_wav
     from ..listen import question_text
     from ..speech_in import make_recognizer
 
-    recognizer = make_recognizer(args.engine, session.phrases(), args.model)
+    recognizer = make_recognizer(settings.recognizer, session.phrases(), settings.model)
     status = 0
-    for path in args.audio:
+    for number, path in enumerate(paths, first):
         try:
             heard = recognizer.transcribe(read_wav(path))
             transcript = question_text(heard)
             if not transcript:
                 raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
             session.reset()
-            output.show(session.respond(transcript, heard.hearing), session, transcript)
+            output.show(session.respond(transcript, heard.hearing), session, transcript, number=number)
         except (AudioError, InputError) as err:
             # A bad file is reported and skipped: the other files are still answered.
             print(f"assistant: {err}", file=sys.stderr)
@@ -91,37 +127,53 @@ def _ask_audio(args: argparse.Namespace, session: Session, output: Output) -> in
 
 def listen(args: argparse.Namespace) -> int:
     from ..audio import Microphone
-    from ..listen import Captions, HandsFree, ListenOptions
-    from ..models import install_hint
-    from ..speech_in import PocketSphinxRecognizer, make_recognizer
+    from ..listen import Captions, HandsFree, ListenOptions, Loading
 
-    session = _session(args)
+    captions = Captions(as_json=args.json)
+    # Shown before anything slow, so that a screen is never blank while the assistant starts.
+    captions.status("Loading…")
+    settings = load(args)
+    session = _session(args, settings)
     options = ListenOptions(
-        wake=args.wake, push_to_talk=args.push_to_talk, speak=not args.no_speak, json=args.json,
-        trailing_silence=args.trailing_silence,
+        wake=settings.wake, push_to_talk=settings.push_to_talk, speak=not args.no_speak, json=args.json,
+        trailing_silence=settings.trailing_silence, tones=settings.tones,
     )
     with ExitStack() as stack:
         try:
-            microphone = stack.enter_context(Microphone(args.input_device))
+            microphone = stack.enter_context(Microphone(settings.input_device))
         except AudioError as err:
             print(f"assistant: {err}\nassistant: no microphone, so type your questions instead.", file=sys.stderr)
             stack.close()
-            args.out = None
-            return chat(args, session)
-        recognizer = make_recognizer(args.engine, session.phrases() + ([args.wake] if args.wake else []), args.model)
-        if args.engine == "auto" and isinstance(recognizer, PocketSphinxRecognizer):
-            print(f"assistant: listening with the bundled PocketSphinx recognizer; for better recognition, "
-                  f"{install_hint()}", file=sys.stderr)
+            return chat(args, session, settings)
+        if settings.captions_page is not None:
+            from ..captions import CaptionsPage
+
+            captions.page = stack.enter_context(CaptionsPage(settings.captions_page))
+            print(f"Captions page: {captions.page.url}", file=sys.stderr, flush=True)
+        # The recognizer loads while the greeting plays.
+        recognizer = Loading(lambda: _recognizer(settings, session), name="recognizer-loading")
         speaker = None
         if options.speak:
             from ..speech_out import Speaker
 
             try:
-                speaker = stack.enter_context(Speaker(args.output_device))
+                speaker = stack.enter_context(Speaker(settings.output_device))
             except (SpeechError, AudioError) as err:
                 print(f"assistant: cannot speak: {err}. Answers are shown as text only.", file=sys.stderr)
-        HandsFree(session, recognizer, speaker, Captions(as_json=options.json), options).run(microphone)
+        HandsFree(session, recognizer, speaker, captions, options).run(microphone)
     return 0
+
+
+def _recognizer(settings: Settings, session: Session):
+    from ..models import install_hint
+    from ..speech_in import PocketSphinxRecognizer, make_recognizer
+
+    wake = [settings.wake] if settings.wake else []
+    recognizer = make_recognizer(settings.recognizer, session.phrases() + wake, settings.model)
+    if settings.recognizer == "auto" and isinstance(recognizer, PocketSphinxRecognizer):
+        print(f"assistant: listening with the bundled PocketSphinx recognizer; for better recognition, "
+              f"{install_hint()}", file=sys.stderr)
+    return recognizer
 
 
 def _questions(items: Iterable[str]) -> Iterator[str]:
@@ -138,10 +190,12 @@ def _no_question(line: str, err: InputError) -> Reply:
     return Reply(line, None, 0.0, NO_QUESTION, None, outcome="unheard")
 
 
-def chat(args: argparse.Namespace, session: Session | None = None) -> int:
-    session = session or _session(args)
+def chat(args: argparse.Namespace, session: Session | None = None, settings: Settings | None = None) -> int:
+    settings = settings or load(args)
+    session = session or _session(args, settings)
     interactive = sys.stdin.isatty() and not args.json
-    with _output(args) as output:
+    # A conversation has many answers: with --out each goes to its own numbered file.
+    with _output(args, settings, numbered=True) as output:
         opening = session.opening()
         if args.json:
             print(json.dumps({"opening": opening}, ensure_ascii=False), flush=True)
@@ -149,6 +203,7 @@ def chat(args: argparse.Namespace, session: Session | None = None) -> int:
             print(opening, flush=True)
         if output.speak and not output.out:
             output.say(opening, session)
+        answered = 0
         while True:
             try:
                 line = input("> " if interactive else "")
@@ -160,20 +215,48 @@ def chat(args: argparse.Namespace, session: Session | None = None) -> int:
                 reply = session.respond(line)
             except InputError as err:
                 reply = _no_question(line, err)
-            output.show(reply, session)
+            answered += 1
+            output.show(reply, session, number=answered)
             if reply.action == "goodbye":
                 break
     return 0
 
 
 def topics(args: argparse.Namespace) -> int:
-    for intent in _intents(args):
+    for intent, depth in topic_tree(_intents(args)):
         if args.json:
             record = {"intent": intent.id, "name": intent.name, "source": intent.source, "parent": intent.parent}
             print(json.dumps(record, ensure_ascii=False))
         else:
-            print(f"{'    ' if intent.parent else ''}{intent.name}")
+            print(f"{'    ' * depth}{intent.name}")
     return 0
+
+
+def topic_tree(intents: Iterable[Intent]) -> Iterator[tuple[Intent, int]]:
+    """Each intent with its depth, every finer topic right after its parent, in the guide's order;
+    a topic whose parent is not an intent stands at the top."""
+    intents = list(intents)
+    ids = {intent.id for intent in intents}
+    children: dict[str, list[Intent]] = {}
+    for intent in intents:
+        if intent.parent in ids and intent.parent != intent.id:
+            children.setdefault(intent.parent, []).append(intent)
+    shown: set[str] = set()
+
+    def walk(intent: Intent, depth: int) -> Iterator[tuple[Intent, int]]:
+        shown.add(intent.id)
+        yield intent, depth
+        for child in children.get(intent.id, ()):
+            if child.id not in shown:
+                yield from walk(child, depth + 1)
+
+    for intent in intents:
+        if intent.parent not in ids or intent.parent == intent.id:
+            yield from walk(intent, 0)
+    # Topics in a loop of parents (a malformed overlay) have no top: they are listed all the same.
+    for intent in intents:
+        if intent.id not in shown:
+            yield from walk(intent, 0)
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -214,15 +297,15 @@ def say(args: argparse.Namespace) -> int:
     from ..audio import write_wav
     from ..speech_out import Speaker
 
+    settings = load(args)
     text = sys.stdin.read() if args.text == "-" else readable(args.text)
-    voice = load_voice_settings(rate=args.rate, volume=args.volume, voice=args.voice, engine=args.voice_engine)
     if args.out:
-        sound = Speaker().synthesize(text, voice)
+        sound = Speaker().synthesize(text, settings.voice)
         write_wav(args.out, sound.samples, sound.rate)
         print(f"{args.out}: {sound.duration:.1f} s of speech")
         return 0
-    with Speaker(args.output_device) as speaker:
-        speaker.speak(text, voice)
+    with Speaker(settings.output_device) as speaker:
+        speaker.speak(text, settings.voice)
     return 0
 
 
@@ -239,4 +322,23 @@ def devices(args: argparse.Namespace) -> int:
         )
     for device in found:
         print(json.dumps(asdict(device), ensure_ascii=False) if args.json else device.describe())
+    return 0
+
+
+def config(args: argparse.Namespace) -> int:
+    settings = load(args)
+    rows = [(key, settings.value(key), settings.origins[key.path]) for key in KEYS]
+    if args.json:
+        for key, value, origin in rows:
+            record = {
+                "key": key.path, "value": str(value) if isinstance(value, Path) else value,
+                "source": origin.source, "where": origin.where,
+            }  # fmt: skip
+            print(json.dumps(record, ensure_ascii=False))
+        return 0
+    print(f"config file: {settings.config or f'{args.config or config_file()} (none there: defaults apply)'}")
+    width = max(len(key.path) for key in KEYS) + 3 + max(len(toml_value(value)) for _, value, _ in rows)
+    for key, value, origin in rows:
+        setting = f"{key.path} = {'(none)' if value is None else toml_value(value)}"
+        print(f"{setting:<{width}}  # {origin}")
     return 0

@@ -7,31 +7,39 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from .help import add_command
 
 
 def add_models_command(commands: argparse._SubParsersAction) -> None:
-    models = commands.add_parser("models", help="list, install and check speech models")
+    models = add_command(
+        commands, "models", "list, install and check speech models",
+        "assistant models list", "assistant models install --from /media/usb/vosk-model-small-en-us-0.15.zip",
+    )
     models.set_defaults(run=lambda _args: models.print_help() or 2)
-    actions = models.add_subparsers(title="actions", metavar="ACTION")
+    actions = models.add_subparsers(title="actions", metavar="ACTION", help="what to do with the models")
 
-    listing = actions.add_parser("list", help="known models and where they are installed")
+    listing = add_command(actions, "list", "known models and where they are installed", "assistant models list --json")
     listing.add_argument("--json", action="store_true", help="one JSON object per model")
     listing.set_defaults(run=_run_models_list)
 
-    install = actions.add_parser(
-        "install", help="download a known model (the only command that uses the network), or copy one --from a file"
+    install = add_command(
+        actions, "install", "download a known model (the only command that uses the network), or copy one --from a file",
+        "assistant models install vosk-model-small-en-us-0.15",
+        "assistant models install --from /media/usb/vosk-model-small-en-us-0.15.zip",
     )
     install.add_argument("name", nargs="?", metavar="NAME", help="a model from `assistant models list`")
     install.add_argument(
         "--from", dest="source", type=Path, metavar="ZIP_OR_DIR", help="install from a local .zip or model folder"
     )
-    install.add_argument("--name", dest="new_name", help="directory name for a model installed --from")
-    install.add_argument("--dir", type=Path, help="install into this directory (default: the user data dir)")
+    install.add_argument("--name", dest="new_name", metavar="NAME", help="directory name for a model installed --from")
+    install.add_argument("--dir", type=Path, metavar="DIR",
+                         help="install into this directory (default: ~/.local/share/car-t-assistant/models)")
     install.add_argument("--force", action="store_true", help="replace a model already installed under that name")
     install.set_defaults(run=_run_models_install)
 
-    verify = actions.add_parser(
-        "verify", help="check that installed models are complete and unchanged since they were installed"
+    verify = add_command(
+        actions, "verify", "check that installed models are complete and unchanged since they were installed",
+        "assistant models verify", "assistant models verify vosk-model-small-en-us-0.15",
     )
     verify.add_argument("name", nargs="?", metavar="NAME_OR_PATH", help="one model (default: every installed one)")
     verify.add_argument("--json", action="store_true", help="one JSON object per model")

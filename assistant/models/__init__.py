@@ -17,7 +17,8 @@ A model is found, in this order (`find_model`):
 1. an explicitly given path (`--model PATH`);
 2. the path in the environment variable ``ASSISTANT_VOSK_MODEL``;
 3. a model directory inside the user data directory (``platformdirs.user_data_dir("car-t-assistant")/models``,
-   `resources.user_models_dir`).
+   `resources.user_models_dir`);
+4. a model directory where Vosk's own tools put them: inside ``$VOSK_MODEL_PATH``, then ``~/.cache/vosk``.
 
 Installs go to the directory given with ``--dir``, else to the user data directory; never into the
 source tree or site-packages. They are unpacked into a hidden staging directory beside the

@@ -21,9 +21,22 @@ ENV_VAR = "ASSISTANT_VOSK_MODEL"
 _LANGUAGE_IN_NAME = re.compile(r"vosk-model-(?:small-)?([a-z]{2,3}(?:-[a-z]{2})?)\b")
 
 
+VOSK_ENV_VAR = "VOSK_MODEL_PATH"
+"""Vosk's own variable: a folder holding model folders, which Vosk's tools search too."""
+
+
+def vosk_folders() -> list[Path]:
+    """Where Vosk's own tools look for models and put those they download: ``$VOSK_MODEL_PATH``,
+    then ``~/.cache/vosk``."""
+    env = os.environ.get(VOSK_ENV_VAR)
+    return ([Path(env).expanduser()] if env else []) + [Path.home() / ".cache" / "vosk"]
+
+
 def _model_containers() -> list[Path]:
-    container = resources.user_models_dir()
-    return [container] if container.is_dir() else []
+    """The folders holding model folders, in search order: ours (where `models install` puts
+    them), then Vosk's; those that do not exist are left out."""
+    containers = [resources.user_models_dir(), *vosk_folders()]
+    return [container for container in dict.fromkeys(containers) if container.is_dir()]
 
 
 def _children(container: Path) -> list[Path]:
@@ -40,8 +53,8 @@ def model_search_path() -> list[Path]:
     """Where `find_model` looks after an explicit path, in order.
 
     The first item is the model directory named by ``ASSISTANT_VOSK_MODEL`` when that is set;
-    the other is the directory holding model directories: the user data directory's
-    ``models/``, left out when it does not exist.
+    the others are directories holding model directories: the user data directory's ``models/``,
+    then Vosk's own ``$VOSK_MODEL_PATH`` and ``~/.cache/vosk``, each left out when it does not exist.
     """
     env = _env_model()
     return ([env] if env else []) + _model_containers()
@@ -82,7 +95,8 @@ def install_hint(registry: Registry | None = None) -> str:
 def find_model(
     explicit: str | Path | None = None, language: str = "en", *, registry: Registry | None = None
 ) -> Path | None:
-    """The model to load: an explicit path, else ``ASSISTANT_VOSK_MODEL``, else an installed model.
+    """The model to load: an explicit path, else ``ASSISTANT_VOSK_MODEL``, else an installed model
+    (in our models folder, then in Vosk's: ``$VOSK_MODEL_PATH``, ``~/.cache/vosk``).
 
     An explicit path or the environment variable must name a complete model (ModelError
     otherwise, naming it and the fix). Installed models are picked only when their language
@@ -147,8 +161,10 @@ def list_models(registry: Registry | None = None) -> list[ModelStatus]:
     Staging folders left in the user's models folder by installs that were killed are removed first.
     """
     registry = registry or load_registry()
-    for container in _model_containers():
-        remove_stale_staging(container)
+    # Only our own folder has staging folders to clean; Vosk's folders are left as Vosk keeps them.
+    own = resources.user_models_dir()
+    if own.is_dir():
+        remove_stale_staging(own)
     installed: dict[str, Path] = {}
     for path in installed_models():
         installed.setdefault(path.name, path)

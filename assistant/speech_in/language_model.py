@@ -5,9 +5,14 @@ phrases that backs off to general English words, and a dictionary of just its wo
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import math
+import os
 import re
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -179,3 +184,62 @@ def write_domain_model(
     dictionary = folder / "domain.dict"
     dictionary.write_text("\n".join(entries) + "\n", encoding="utf-8")
     return lm, dictionary, frozenset(vocabulary)
+
+
+# Kept in the cache: models of the guides and settings used lately, not of every past version.
+_CACHED_MODELS = 4
+# What a cached model is made from besides its arguments: the code that writes it.
+_MADE_BY = ("language_model.py", "pronounce.py", "../text.py")
+
+
+def cached_domain_model(
+    ps,
+    phrases: Sequence[str],
+    order: int,
+    general_words: int,
+    general_weight: float,
+    respellings: Mapping[str, str],
+    cache: Path,
+) -> tuple[Path, Path, frozenset[str]]:
+    """`write_domain_model`, kept in the `cache` folder under a key of all it is made from.
+
+    Making the model takes about two seconds; the next start with the same guide reads it instead,
+    so that listening can begin sooner. A cache that cannot be written is done without.
+    """
+    here = Path(__file__).parent
+    made_by = hashlib.sha256(b"".join((here / name).read_bytes() for name in _MADE_BY)).hexdigest()
+    inputs = [made_by, getattr(ps, "__version__", ""), list(phrases), order, general_words, general_weight, sorted(respellings.items())]
+    target = cache / hashlib.sha256(json.dumps(inputs).encode("utf-8")).hexdigest()[:32]
+    lm, dictionary, words = target / "domain.arpa", target / "domain.dict", target / "vocabulary.json"
+    try:
+        vocabulary = frozenset(json.loads(words.read_text(encoding="utf-8")))
+        if lm.is_file() and dictionary.is_file():
+            os.utime(target)  # the most recently used are the ones kept
+            return lm, dictionary, vocabulary
+    except (OSError, ValueError):
+        pass
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        making = Path(tempfile.mkdtemp(prefix=".making-", dir=cache))
+    except OSError as err:
+        _LOGGER.info("language model not cached (%s)", err)
+        making = Path(tempfile.mkdtemp(prefix="assistant-lm-"))
+    made = write_domain_model(ps, phrases, order, general_words, general_weight, respellings, making)
+    (making / "vocabulary.json").write_text(json.dumps(sorted(made[2])), encoding="utf-8")
+    try:
+        # Renamed whole, so that a model is never read half written; of two starts making the
+        # same model at once, the second finds the first's in place and keeps its own.
+        os.rename(making, target)
+    except OSError:
+        return made
+    _prune(cache)
+    return lm, dictionary, made[2]
+
+
+def _prune(cache: Path) -> None:
+    try:
+        kept = sorted((p for p in cache.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return
+    for old in kept[:-_CACHED_MODELS]:
+        shutil.rmtree(old, ignore_errors=True)

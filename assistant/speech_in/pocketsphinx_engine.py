@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import RecognizerError
-from ..resources import models_file
+from ..resources import cache_dir, models_file
 from ..text import spoken_words
-from .language_model import GENERAL_WEIGHT, GENERAL_WORDS, write_domain_model
+from .language_model import GENERAL_WEIGHT, GENERAL_WORDS, cached_domain_model
 from .transcript import Recognizer, Transcript, Word
 
 _LOGGER = logging.getLogger(__name__)
@@ -71,7 +70,9 @@ class PocketSphinxRecognizer(Recognizer):
         general_weight: float = GENERAL_WEIGHT,
         respellings: Mapping[str, str] | None = None,
         order: int = 3,
+        cache: Path | None = None,
     ):
+        """`cache`: where the domain models are kept between starts (default: in the user's cache folder)."""
         ps = _import_pocketsphinx()
         quiet = not _LOGGER.isEnabledFor(logging.DEBUG)
         # Live mean normalisation adapts as audio streams in; the model's default, batch,
@@ -82,11 +83,11 @@ class PocketSphinxRecognizer(Recognizer):
                 self._decoder = ps.Decoder(**options)
                 self.vocabulary = frozenset(w for p in phrases for w in spoken_words(p))
             else:
-                with tempfile.TemporaryDirectory() as folder:
-                    lm, dictionary, self.vocabulary = write_domain_model(
-                        ps, phrases, order, general_words, general_weight, respellings or {}, Path(folder)
-                    )
-                    self._decoder = ps.Decoder(lm=str(lm), dict=str(dictionary), **options)
+                lm, dictionary, self.vocabulary = cached_domain_model(
+                    ps, phrases, order, general_words, general_weight, respellings or {},
+                    (cache or cache_dir()) / "pocketsphinx",
+                )  # fmt: skip
+                self._decoder = ps.Decoder(lm=str(lm), dict=str(dictionary), **options)
         except (RuntimeError, ValueError) as exc:
             raise RecognizerError(
                 f"PocketSphinx could not start ({exc}); reinstall it: pip install --force-reinstall pocketsphinx"

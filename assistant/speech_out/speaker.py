@@ -98,11 +98,17 @@ class Speaker:
             raise InputError(f"nothing to say in {text!r}; give some words")
         return audio.Audio(np.concatenate([part.samples for part in parts]), parts[0].rate)
 
-    def speak(self, text: str, settings: VoiceSettings) -> None:
-        """Say `text`; returns when it has been spoken or `stop()` was called."""
+    def speak(self, text: str, settings: VoiceSettings, lead: audio.Audio | None = None) -> None:
+        """Say `text`; returns when it has been spoken or `stop()` was called.
+
+        `lead` is a sound played first (the tone that says a question was heard), while the first
+        sentence is being synthesized, so that it costs the listener no wait.
+        """
         if self._player is None:
             raise SpeechError("the speaker is not open; use it in a 'with Speaker(...)' block")
         utterance = _Utterance()
+        if lead is not None:
+            utterance.chunks.put(lead)
         with self._lock:
             self._current = utterance
         producer = threading.Thread(
@@ -118,6 +124,12 @@ class Speaker:
                     self._current = None
         if utterance.error is not None:
             raise utterance.error
+
+    def play(self, sound: audio.Audio) -> None:
+        """Play a ready sound (a tone) on the same player as speech; returns once it has been heard."""
+        if self._player is None:
+            raise SpeechError("the speaker is not open; use it in a 'with Speaker(...)' block")
+        self._player.play(sound)
 
     def stop(self) -> None:
         """End the current answer at once (from any thread); the next `speak` plays normally."""
