@@ -40,6 +40,10 @@ clearly heard questions that matched below this were wrong nearly as often as ri
 SPOKEN_EVIDENCE = 1.0
 """...and when this much of it speaks for the topic (`Match.evidence`): on the same questions this
 halved the wrong answers (10 to 5 over quiet, 20, 10 and 5 dB) for 7 fewer right ones (105 to 98)."""
+CERTAIN_SURE = 0.6
+"""The bar instead of SPOKEN_SURE when the transcript's every content word was heard with
+certainty (hearing "certain"): then the words are what was said, and what is left to doubt is the
+match, which the typed bar (`Match.sure`) already judges."""
 
 
 @dataclass
@@ -220,7 +224,7 @@ class Session:
 
     def respond(self, utterance: str, hearing: str | None = None) -> Reply:
         """The reply to one utterance, updating the session. `hearing` is how well a spoken
-        utterance was heard ("clear", "unsure", "unheard"; see `Transcript.hearing`), None for typed."""
+        utterance was heard ("certain", "clear", "unsure", "unheard"; see `Transcript.hearing`), None for typed."""
         text = " ".join(utterance.split())
         if not plain_words(text):
             raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
@@ -282,7 +286,8 @@ class Session:
 
     @staticmethod
     def _heard_clearly(match: Match, hearing: str) -> bool:
-        return hearing == "clear" and match.confidence >= SPOKEN_SURE and match.evidence >= SPOKEN_EVIDENCE
+        bar = CERTAIN_SURE if hearing == "certain" else SPOKEN_SURE
+        return hearing in ("certain", "clear") and match.confidence >= bar and match.evidence >= SPOKEN_EVIDENCE
 
     def _answer(self, text: str, intent_id: str, confidence: float) -> Reply:
         intent = self.intents[intent_id]

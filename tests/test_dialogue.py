@@ -269,6 +269,16 @@ def test_a_red_flag_word_heard_without_certainty_is_checked_back_with_the_advice
         assert "contact your care team now" in reply.answer
 
 
+def test_a_question_heard_with_certainty_is_answered_when_the_typed_bar_is_sure():
+    # Typed, it matches the infusion topic at 0.77: sure, but below the bar for a merely clear hearing.
+    question = "how do i get the modified cells is it a drip"
+    assert Session.create().respond(question, hearing="clear").outcome == "confirm"
+    assert Session.create().respond(question, hearing="certain").intent == "iv-infusion"
+    # Certain words do not make the guide answer what it does not hold, nor frame words a topic.
+    assert Session.create().respond("can i drive after car t", hearing="certain").outcome == "unknown"
+    assert Session.create().respond("does it take", hearing="certain").intent is None
+
+
 def test_a_spoken_match_of_frame_words_only_is_asked_back():
     # "how does that take" shares only frame words with the topic it scores best on.
     reply = Session.create().respond("does it take", hearing="clear")

@@ -19,7 +19,7 @@ from .transcript import Recognizer, Transcript, Word
 _LOGGER = logging.getLogger(__name__)
 
 _SPHINX_FILLERS = re.compile(r"^(<.*>|\[.*\])$")
-_KEYS = {"decoder": {"cmninit": str, "lw": float, "wip": float}, "hearing": {"sure": float, "heard": float}}
+_KEYS = {"decoder": {"cmninit": str, "lw": float, "wip": float}, "hearing": {"sure": float, "heard": float, "certain": float}}
 
 
 def decoder_settings(path: Path | None = None, table: str = "decoder") -> dict[str, object]:
@@ -95,6 +95,7 @@ class PocketSphinxRecognizer(Recognizer):
         hearing = decoder_settings(table="hearing")
         self.sure_confidence = hearing.get("sure", 0.0)
         self.heard_confidence = hearing.get("heard", 0.0)
+        self.certain_confidence = hearing.get("certain")
         self._frame_seconds = 1.0 / self._decoder.config["frate"]
         self._started = False
         self._start_mean = self._decoder.get_cmn(False)

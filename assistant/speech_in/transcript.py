@@ -47,7 +47,8 @@ class Transcript:
     open_text: str | None = None
     """What a second pass without the domain grammar heard, when one ran (Vosk with `open_pass`)."""
     hearing: str = "clear"
-    """How well the words were heard, from the confidence: "clear", "unsure" (ask back before
+    """How well the words were heard, from the confidences: "certain" (every word that says what
+    the question is about was heard well, as was the whole), "clear", "unsure" (ask back before
     answering) or "unheard" (ask to say it again)."""
 
 
@@ -71,6 +72,9 @@ class Recognizer(ABC):
     been measured against what was said."""
     heard_confidence: float = 0.0
     """Below this confidence a transcript is "unheard"."""
+    certain_confidence: float | None = None
+    """A clear transcript whose confidence and every content word's (not FUNCTION_WORDS) reach this
+    is "certain"; None where the engine's word confidences have not been measured."""
 
     @abstractmethod
     def accept(self, pcm16: bytes) -> None:
@@ -121,7 +125,16 @@ class Recognizer(ABC):
         hearing = "clear"
         if confidence is not None and words:
             hearing = "unheard" if confidence < self.heard_confidence else "unsure" if confidence < self.sure_confidence else "clear"
+            if hearing == "clear" and self._certain(words, confidence):
+                hearing = "certain"
         return Transcript(" ".join(w.text for w in words), confidence, words, in_domain, hearing=hearing)
+
+
+    def _certain(self, words: list[Word], confidence: float) -> bool:
+        if self.certain_confidence is None or confidence < self.certain_confidence:
+            return False
+        content = [w.confidence for w in words if w.text not in FUNCTION_WORDS]
+        return bool(content) and all(c is not None and c >= self.certain_confidence for c in content)
 
 
 # Words that frame any question, in or out of the domain; they say nothing about its topic.
