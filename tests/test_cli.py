@@ -237,6 +237,16 @@ def test_listen_without_a_microphone_falls_back_to_typed_questions():
     assert "Cytokine release syndrome" in result.stdout and "Goodbye" in result.stdout
 
 
+def test_listen_as_a_service_without_a_microphone_fails_so_that_it_is_started_again():
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "listen", "--no-speak", "--input-device", "no-such-microphone"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "microphone" in result.stderr and "nothing can be typed instead" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_ask_audio_answers_each_file_and_reports_a_bad_one(tmp_path):
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt ")

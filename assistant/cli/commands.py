@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
@@ -142,6 +143,10 @@ def listen(args: argparse.Namespace) -> int:
         try:
             microphone = stack.enter_context(Microphone(settings.input_device))
         except AudioError as err:
+            if _stdin_is_null():
+                # As a service: nothing can be typed, and a failure lets systemd try again, in case
+                # the microphone is plugged in or the sound server starts later.
+                raise AudioError(f"{err}; and nothing can be typed instead (standard input is /dev/null)") from None
             print(f"assistant: {err}\nassistant: no microphone, so type your questions instead.", file=sys.stderr)
             stack.close()
             return chat(args, session, settings)
@@ -162,6 +167,13 @@ def listen(args: argparse.Namespace) -> int:
                 print(f"assistant: cannot speak: {err}. Answers are shown as text only.", file=sys.stderr)
         HandsFree(session, recognizer, speaker, captions, options).run(microphone)
     return 0
+
+
+def _stdin_is_null() -> bool:
+    try:
+        return os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError, AttributeError):
+        return True  # no standard input at all
 
 
 def _recognizer(settings: Settings, session: Session):
