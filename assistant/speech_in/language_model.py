@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -227,19 +228,27 @@ def cached_domain_model(
     made = write_domain_model(ps, phrases, order, general_words, general_weight, respellings, making)
     (making / "vocabulary.json").write_text(json.dumps(sorted(made[2])), encoding="utf-8")
     try:
-        # Renamed whole, so that a model is never read half written; of two starts making the
-        # same model at once, the second finds the first's in place and keeps its own.
+        # Renamed whole, so that a model is never read half written.
         os.rename(making, target)
     except OSError:
-        return made
+        if not (lm.is_file() and dictionary.is_file() and words.is_file()):
+            return made
+        # Another start made the same model meanwhile: its copy is complete, this one goes.
+        shutil.rmtree(making, ignore_errors=True)
     _prune(cache)
     return lm, dictionary, made[2]
 
 
+_ABANDONED_S = 3600.0
+"""A model still being made after this long was left by a start that ended halfway."""
+
+
 def _prune(cache: Path) -> None:
     try:
-        kept = sorted((p for p in cache.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+        entries = [(p, p.stat().st_mtime) for p in cache.iterdir()]
     except OSError:
         return
-    for old in kept[:-_CACHED_MODELS]:
+    kept = sorted((e for e in entries if not e[0].name.startswith(".")), key=lambda e: e[1])
+    abandoned = [e for e in entries if e[0].name.startswith(".making-") and time.time() - e[1] > _ABANDONED_S]
+    for old, _ in kept[:-_CACHED_MODELS] + abandoned:
         shutil.rmtree(old, ignore_errors=True)
