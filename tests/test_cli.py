@@ -1,12 +1,15 @@
 import argparse
 import json
 import os
-import re
-import shlex
+import pty
 import queue
+import re
+import select
+import shlex
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -512,3 +515,53 @@ def test_rate_and_volume_changed_by_voice_are_kept_for_the_next_start(tmp_path):
     assert shown_settings(env)["voice.rate"] == {
         "key": "voice.rate", "value": 170, "source": "config file", "where": str(config),
     }  # fmt: skip
+
+
+class Terminal:
+    """A command run on a pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, args: list[str], env: dict[str, str]):
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "assistant", *args], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
+        )  # fmt: skip
+        os.close(slave)
+        self.output = ""
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> float:
+        """Read until `text` appears after what was read before; the seconds it took."""
+        began, start = time.monotonic(), len(self.output)
+        while text not in self.output[start:]:
+            left = began + timeout - time.monotonic()
+            ready, _, _ = select.select([self.master], [], [], max(left, 0))
+            if not ready:
+                self.process.kill()
+                pytest.fail(f"no {text!r} on the terminal; it shows: {self.output[-2000:]!r}")
+            try:
+                self.output += os.read(self.master, 4096).decode(errors="replace")
+            except OSError:  # the command ended and closed the terminal
+                pytest.fail(f"no {text!r} on the terminal before the command ended: {self.output[-2000:]!r}")
+        return time.monotonic() - began
+
+
+@pytest.mark.heavy
+def test_any_key_stops_a_spoken_answer_in_chat_and_does_not_leak_into_the_next_question(pulse_server, tmp_path):
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    terminal = Terminal(["chat"], env)
+    try:
+        terminal.wait_for("> ")  # the greeting was spoken
+        terminal.type("what is crs\r")
+        terminal.wait_for("Cytokine release syndrome")
+        time.sleep(1.5)  # well into the answer, which takes about 15 s to say
+        terminal.type("xy")  # "x" stops it; "y" must not begin the next question
+        stopped_after = terminal.wait_for("> ", timeout=10)
+        terminal.type("goodbye\r")
+        terminal.wait_for("Goodbye")
+        assert terminal.process.wait(timeout=20) == 0, terminal.output
+    finally:
+        terminal.process.kill()
+        os.close(terminal.master)
+    assert stopped_after < 3.0, f"the answer went on for {stopped_after:.1f} s after the key"
