@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Generic, TextIO, TypeVar
 
 from .audio import Audio, Microphone, to_pcm16
+from .audio.denoise import cleaned, noise_suppressor
 from .audio.tones import Tone, Tones
 from .dialogue import Reply, Session
 from .errors import AudioError
@@ -58,6 +59,8 @@ class ListenOptions:
     """Seconds of silence that end a question."""
     tones: bool = True
     """A tone when it starts listening and another when a question was heard (when it speaks)."""
+    noise_suppression: bool = True
+    """Take steady noise out of the microphone's sound before recognition (when RNNoise is installed)."""
 
 
 def question_text(transcript: Transcript) -> str:
@@ -166,6 +169,7 @@ class HandsFree:
         self.microphone: Microphone | None = None
         self._awake = options.wake is None
         self._stop_recognizer: Recognizer | None = None
+        self.suppressor = noise_suppressor(options.noise_suppression)
 
     def stop_recognizer(self) -> Recognizer:
         """A small recognizer for "stop" (or "never mind") said over an answer, built on first use."""
@@ -265,8 +269,9 @@ class HandsFree:
         if self.options.push_to_talk:
             return self._push_to_talk(microphone)
         return listen(
-            microphone.frames(), self.recognizer, self.endpointer, pause_ends_after=self.session.pause_ends_after
-        )
+            cleaned(microphone.frames(), self.suppressor), self.recognizer, self.endpointer,
+            pause_ends_after=self.session.pause_ends_after,
+        )  # fmt: skip
 
     def _push_to_talk(self, microphone: Microphone) -> Transcript | None:
         self.captions.status("Press Enter, ask your question, then press Enter again.")
@@ -277,8 +282,9 @@ class HandsFree:
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
         self.recognizer.reset()
+        blocks = cleaned(iter(microphone.read, None), self.suppressor)
         while not done.is_set():
-            self.recognizer.accept(to_pcm16(microphone.read()))
+            self.recognizer.accept(to_pcm16(next(blocks)))
         return self.recognizer.final()
 
 

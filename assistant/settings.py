@@ -116,6 +116,8 @@ KEYS: tuple[Key, ...] = (
     Key("recognizer", "engine", "recognizer", str, 'a recognizer in quotes, e.g. engine = "vosk"', "--engine", "engine"),
     Key("recognizer", "model", "model", str, 'a Vosk model folder in quotes, e.g. model = "/media/usb/vosk-model"',
         "--model", "model"),
+    Key("recognizer", "noise_suppression", "noise_suppression", bool, "true or false, e.g. noise_suppression = false",
+        "--no-noise-suppression", "noise_suppression"),
 )  # fmt: skip
 """Every key of the config file, in the order `assistant config` shows them."""
 
@@ -164,6 +166,8 @@ class Settings:
     """Speech recognizer: "auto", "vosk" or "pocketsphinx"."""
     model: Path | None = None
     """A Vosk model folder; None to look for one on the model search path."""
+    noise_suppression: bool = True
+    """Take steady noise (a fan, hum) out of the sound before recognition, when RNNoise is installed."""
     config: Path | None = None
     """The config file that was read, or None when there was none."""
     configured_voice: VoiceSettings = field(default_factory=VoiceSettings)
@@ -209,6 +213,7 @@ def load_settings(
         [recognizer]
         engine = "auto"             # or "vosk", "pocketsphinx"
         model = "/path/to/model"    # a Vosk model folder; ~ is the home folder
+        noise_suppression = true    # take steady noise out before recognition (RNNoise, when installed)
     """
     from .state import remembered_voice  # the state module reads VoiceSettings from here
 

@@ -98,6 +98,7 @@ captions_page = 8080
 [recognizer]
 engine = "vosk"
 model = "~/models/vosk-model-small-en-us-0.15"
+noise_suppression = false
 """
 
 
@@ -109,7 +110,7 @@ def test_every_key_of_a_good_config_is_read_and_flags_override_it(tmp_path):
     assert (read.output_device, read.remember, read.input_device) == ("USB Audio", False, 3)
     assert (read.wake, read.push_to_talk, read.trailing_silence) == ("hello helper", True, 0.8)
     assert (read.tones, read.captions_page, read.recognizer) == (False, 8080, "vosk")
-    assert read.model == Path.home() / "models" / "vosk-model-small-en-us-0.15"
+    assert read.model == Path.home() / "models" / "vosk-model-small-en-us-0.15" and read.noise_suppression is False
     assert read.config == path
     assert {str(read.origins[key.path]) for key in KEYS} == {f"config file ({path})"}
     flagged = settings(path, rate=200, volume=None, engine="pocketsphinx", captions_page=0)

@@ -105,7 +105,8 @@ def group_questions(arguments: Iterable[str]) -> list[str]:
 
 
 def _ask_audio(paths: list, settings: Settings, session: Session, output: Output, first: int) -> int:
-    from ..audio import read_wav
+    from ..audio import SPEECH_RATE, read_wav, resample
+    from ..audio.denoise import noise_suppressor
     from ..listen import question_text
     from ..speech_in import make_recognizer
 
@@ -113,7 +114,10 @@ def _ask_audio(paths: list, settings: Settings, session: Session, output: Output
     status = 0
     for number, path in enumerate(paths, first):
         try:
-            heard = recognizer.transcribe(read_wav(path))
+            audio = read_wav(path)
+            samples = resample(audio.samples, audio.rate, SPEECH_RATE)
+            suppressor = noise_suppressor(settings.noise_suppression)  # each file is a room of its own
+            heard = recognizer.transcribe(suppressor.process(samples) if suppressor else samples)
             transcript = question_text(heard)
             if not transcript:
                 raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
@@ -138,6 +142,7 @@ def listen(args: argparse.Namespace) -> int:
     options = ListenOptions(
         wake=settings.wake, push_to_talk=settings.push_to_talk, speak=not args.no_speak, json=args.json,
         trailing_silence=settings.trailing_silence, tones=settings.tones,
+        noise_suppression=settings.noise_suppression,
     )
     with ExitStack() as stack:
         try:
@@ -289,7 +294,10 @@ def bench(args: argparse.Namespace) -> int:
         if len(args.questions or []) > 1:
             raise InputError(f"--spoken asks one question set at a time; give one --questions, not {len(args.questions)}")
         question_set = args.questions[0] if args.questions else "dev"
-        run_spoken_bench(args.json, args.engine, question_set, quick=args.quick, cache=args.cache)
+        run_spoken_bench(
+            args.json, args.engine, question_set, quick=args.quick, cache=args.cache,
+            noise_suppression=args.noise_suppression,
+        )  # fmt: skip
         return 0
     if args.speech:
         from ..bench.synthesis import run_speech_bench

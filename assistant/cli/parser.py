@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(run it with scripts/soak.py, which starts a private PulseAudio server)")
     bench.add_argument("--engine", choices=RECOGNIZER_ENGINES, default="auto",
                        help="recognizer for --spoken (auto: every installed one) and --soak (default: %(default)s)")
+    bench.add_argument("--no-noise-suppression", dest="noise_suppression", action="store_false",
+                       help="--spoken: recognize each stream as heard, without taking steady noise out first "
+                            "(default: on when RNNoise is installed, as in listen)")
     bench.add_argument("--cache", type=Path, metavar="DIR",
                        help="folder for the spoken questions of --spoken and --soak (default: the user cache)")
     bench.add_argument("--questions", action="append", metavar="NAME_OR_TSV",
@@ -199,6 +202,9 @@ def _add_recognizer_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", type=Path, metavar="DIR",
                        help=_setting("a Vosk model folder ('assistant models' installs one)",
                                      "the first found on the model search path", "recognizer.model"))
+    group.add_argument("--no-noise-suppression", dest="noise_suppression", action="store_false", default=None,
+                       help=_setting("recognize the sound as heard, without taking steady noise (a fan, hum) out first",
+                                     "on when RNNoise is installed", "recognizer.noise_suppression"))
 
 
 def add_voice_options(parser: argparse.ArgumentParser) -> None:
