@@ -6,6 +6,7 @@ thrown away, so the assistant never answers its own voice.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sys
@@ -168,15 +169,18 @@ class HandsFree:
         self.endpointer = Endpointer(trailing_silence=options.trailing_silence)
         self.microphone: Microphone | None = None
         self._awake = options.wake is None
-        self._stop_recognizer: Recognizer | None = None
+        # Made at start-up with the rest, not when "stop" is first said: then it is ready at once,
+        # and the loop's memory stays level from the first question on.
+        self._stop_recognizer = Loading(self._make_stop_recognizer, name="stop-recognizer-loading")
         self.suppressor = noise_suppressor(options.noise_suppression)
 
     def stop_recognizer(self) -> Recognizer:
-        """A small recognizer for "stop" (or "never mind") said over an answer, built on first use."""
-        if self._stop_recognizer is None:
-            stopping = [c for c in self.session.commands.commands if c.action in STOPPING]
-            self._stop_recognizer = PocketSphinxRecognizer([" ".join(p) for c in stopping for p in c.phrases])
-        return self._stop_recognizer
+        """A small recognizer for "stop" (or "never mind") said over an answer."""
+        return self._stop_recognizer.get()
+
+    def _make_stop_recognizer(self) -> Recognizer:
+        stopping = [c for c in self.session.commands.commands if c.action in STOPPING]
+        return PocketSphinxRecognizer([" ".join(p) for c in stopping for p in c.phrases])
 
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""
@@ -282,7 +286,7 @@ class HandsFree:
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
         self.recognizer.reset()
-        blocks = cleaned(iter(microphone.read, None), self.suppressor)
+        blocks = cleaned((microphone.read() for _ in itertools.repeat(None)), self.suppressor)
         while not done.is_set():
             self.recognizer.accept(to_pcm16(next(blocks)))
         return self.recognizer.final()

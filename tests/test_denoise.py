@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 
 from assistant.audio import SPEECH_RATE, read_wav_16k
-from assistant.audio.denoise import NoiseSuppressor, RNNoiseLibrary, noise_suppressor
+from assistant.audio.denoise import LAG, NoiseSuppressor, RNNoiseLibrary, noise_suppressor
 from assistant.bench.noise import fan_hum
 from assistant.errors import AudioError
 from test_listen import AUDIO
-
-LAG = 320
-"""Samples the cleaned sound lags the input by (20 ms), measured by cross-correlation."""
-
 
 def installed() -> bool:
     try:
@@ -46,10 +42,11 @@ def test_a_fans_noise_is_taken_out_and_the_speech_kept():
     assert abs(len(out) - len(noisy)) < 2 * LAG
     out = out[LAG:]
     clean, noisy = clean[: len(out)], noisy[: len(out)]
-    # Measured: 6.6 dB -> 11.2 dB; the fan alone 57 dB lower; the speech 0.5 dB lower.
+    # Measured: 6.6 dB -> 11.4 dB; the fan alone 20 dB lower (a tenth of the input is kept); the
+    # speech 0.4 dB lower.
     assert snr_db(clean, out) > snr_db(clean, noisy) + 3
     fan_alone = slice(len(out) - 12000, len(out) - 2000)
-    assert np.mean(noisy[fan_alone] ** 2) / np.mean(out[fan_alone] ** 2) > 100  # 20 dB
+    assert np.mean(noisy[fan_alone] ** 2) / np.mean(out[fan_alone] ** 2) > 50  # 17 dB
     spoken = slice(SPEECH_RATE, SPEECH_RATE + len(speech) - LAG)
     assert 0.5 < np.mean(out[spoken] ** 2) / np.mean(clean[spoken] ** 2) < 2
 

@@ -36,6 +36,13 @@ _FRAME = 480
 """Samples in one RNNoise frame: 10 ms at 48 kHz."""
 _SCALE = 32768.0
 """RNNoise reads and writes samples at 16-bit scale."""
+LAG = 320
+"""Samples at 16 kHz by which the cleaned sound lags the input (20 ms: RNNoise's own delay and its
+frames), measured by cross-correlation."""
+KEEP = 0.1
+"""The share of the input mixed back into the cleaned sound. RNNoise alone sometimes takes the
+start of a word with it: after a few questions, "slower please" was heard as "more please";
+with a tenth of the input kept it was heard right, and a fan's noise is still 20 dB lower."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class RNNoiseLibrary:
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
             return cls(**{key: str(table[key]) for key in ("package", "version", "library", "sha256")})
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
             raise AudioError(f"'{path}' does not say where RNNoise is ({err}); reinstall the assistant") from None
 
     @property
@@ -103,6 +110,7 @@ class NoiseSuppressor:
         self._down = Resampler(_RATE, SPEECH_RATE)
         self._pending = np.zeros(0, dtype=np.float32)
         self._out = np.zeros(_FRAME, dtype=np.float32)
+        self._dry = np.zeros(LAG, dtype=np.float32)  # the input, delayed to meet the cleaned sound
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """The cleaned sound for the next block: about as long as the block, 11 ms later."""
@@ -115,7 +123,10 @@ class NoiseSuppressor:
             self._lib.rnnoise_process_frame(self._state, out, frame.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
             cleaned[start : start + _FRAME] = self._out
         self._pending = self._pending[whole:]
-        return self._down.process(cleaned / _SCALE)
+        cleaned = self._down.process(cleaned / _SCALE)
+        self._dry = np.concatenate([self._dry, np.asarray(block, dtype=np.float32).reshape(-1)])
+        dry, self._dry = self._dry[: len(cleaned)], self._dry[len(cleaned) :]
+        return (1.0 - KEEP) * cleaned + KEEP * dry
 
     def close(self) -> None:
         if self._state:
