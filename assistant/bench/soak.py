@@ -423,6 +423,10 @@ class _Soak:
             "peak_mb": max((mb for _, mb, _ in samples), default=None),
             "growth_mb": round(warm[-1][1] - warm[0][1], 1) if warm else None,
             "trend_mb_per_hour": _trend(warm),
+            # The first long answer ("tell me more" on a whole section) raises memory once, to a
+            # level it then keeps; it may come cycles after the first. The second half of the run
+            # tells a high-water mark from a leak.
+            "second_half_trend_mb_per_hour": _trend([s for s in warm if s[0] >= warm[-1][0] / 2]),
         }
         elapsed = samples[-1][0] if samples else 0.0
         return {
@@ -498,6 +502,9 @@ def _print_summary(numbers: dict) -> None:
             f"to {memory['end_mb']:g} MB: growth {memory['growth_mb']:+g} MB, peak {memory['peak_mb']:g} MB, "
             + (f"trend {trend:+g} MB/hour" if trend is not None else f"no trend over less than {TREND_S:g} s")
         )
+        late = memory["second_half_trend_mb_per_hour"]
+        if late is not None:
+            print(f"  over the second half of the run: trend {late:+g} MB/hour")
     print(f"listener CPU: {numbers['cpu_s']} s ({numbers['cpu_percent']}% of one core)")
     errors = numbers["errors"]
     print(f"errors: {len(errors)}" + "".join(f"\n  at {e['at_s']:g} s: {e['error']}" for e in errors))
