@@ -15,7 +15,7 @@ from .text import find_phrases, numbers, plain_words
 _LOGGER = logging.getLogger(__name__)
 
 SAFETY_FILE = intents_file("safety.yaml")
-_BEFORE, _AFTER, _MARKER_REACH = 5, 3, 2
+_BEFORE, _AFTER, _MARKER_REACH = 6, 3, 2
 
 
 @dataclass

@@ -174,6 +174,12 @@ def test_phrases_that_report_by_themselves_are_urgent_without_i_or_my(report):
     assert reply.urgent
 
 
+def test_a_report_of_two_symptoms_is_urgent_when_the_first_was_misheard():
+    # "I have a high fever and trouble breathing", as PocketSphinx heard it in the session test.
+    reply = Session.create().respond("i have a high t worried trouble breathing", hearing="clear")
+    assert reply.urgent and "contact your care team now" in reply.answer
+
+
 @pytest.mark.parametrize("question", ["what if i can't breathe after the infusion", "what if i get a fever tonight"])
 def test_hypothetical_questions_are_not_urgent(question):
     _, (reply,) = script([question])
