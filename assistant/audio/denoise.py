@@ -2,8 +2,8 @@
 
 RNNoise (a small recurrent network compiled into a C library, BSD-licensed) takes away steady
 noise such as a fan, an air conditioner or mains hum. It runs at 48 kHz on 10 ms frames, so the
-microphone's 16 kHz blocks are resampled up, cleaned frame by frame and resampled back; the
-output lags the input by about 11 ms.
+microphone's 16 kHz blocks are resampled up, cleaned frame by frame and resampled back, with a
+tenth of the input mixed back in (KEEP); the output lags the input by 20 ms (LAG).
 
 The library comes inside the `pyrnnoise` wheel, installed without its dependencies (see
 models/rnnoise.toml); only the library is loaded, by ctypes, and checked against its pinned
@@ -113,7 +113,7 @@ class NoiseSuppressor:
         self._dry = np.zeros(LAG, dtype=np.float32)  # the input, delayed to meet the cleaned sound
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        """The cleaned sound for the next block: about as long as the block, 11 ms later."""
+        """The cleaned sound for the next block: about as long as the block, LAG samples later."""
         self._pending = np.concatenate([self._pending, self._up.process(block) * _SCALE]).astype(np.float32)
         whole = len(self._pending) // _FRAME * _FRAME
         cleaned = np.empty(whole, dtype=np.float32)
@@ -150,12 +150,12 @@ def noise_suppressor(wanted: bool = True) -> NoiseSuppressor | None:
     try:
         return NoiseSuppressor()
     except AudioError as err:
-        _warn_once(str(err))
+        _log_once(str(err))
         return None
 
 
 @functools.cache
-def _warn_once(message: str) -> None:
+def _log_once(message: str) -> None:
     _LOGGER.info("recognizing without noise suppression: %s", message)
 
 
