@@ -6,7 +6,6 @@ thrown away, so the assistant never answers its own voice.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import sys
@@ -286,9 +285,10 @@ class HandsFree:
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
         self.recognizer.reset()
-        blocks = cleaned((microphone.read() for _ in itertools.repeat(None)), self.suppressor)
-        while not done.is_set():
-            self.recognizer.accept(to_pcm16(next(blocks)))
+        for block in cleaned(microphone.frames(), self.suppressor):
+            self.recognizer.accept(to_pcm16(block))
+            if done.is_set():
+                break
         return self.recognizer.final()
 
 
