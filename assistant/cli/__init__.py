@@ -4,7 +4,9 @@ only place errors become messages and exit codes.
 - `parser`: the commands and their options, `help`: how they present themselves in --help;
 - `commands`: what each command does, `models`: the `models` commands, `service`: the `service`
   commands (starting `listen` at login);
-- `output`: where answers go: printed, spoken, or written to a file.
+- `output`: where answers go: printed, spoken, or written to a file;
+- `streams`: stdin, stdout and arguments that survive bytes not in the locale's encoding, `memory`:
+  fewer malloc arenas, so that a long session's memory stays level.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from typing import TextIO
 
 from ..errors import AssistantError
+from .memory import fewer_malloc_arenas
 from .parser import build_parser
 from .streams import forgive_bad_bytes
 
@@ -25,6 +28,7 @@ __all__ = ["build_parser", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     forgive_bad_bytes()
+    fewer_malloc_arenas()
     try:
         status = _run(argv)
         # Output still in the buffer is written here, where a closed pipe can still be caught
