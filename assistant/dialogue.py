@@ -193,7 +193,7 @@ class Session:
         # Questions the guide doesn't answer belong too: what the recognizer cannot hear as
         # itself, it hears as the nearest guide question, which would then be answered.
         outside = self.intents.out_of_scope + self.intents.not_covered
-        return list(dict.fromkeys(self.intents.phrases() + outside + commands + polite))
+        return list(dict.fromkeys(self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite))
 
     def pause_ends_after(self, words_so_far: str, default: float = TRAILING_SILENCE) -> float:
         """How many seconds of silence should end an utterance whose words so far are these:

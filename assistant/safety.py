@@ -108,6 +108,8 @@ class RedFlags:
     blood_pressure: BloodPressure | None = None
     check_back_answer: str = ""
     """The check-back for a symptom heard without certainty; "{symptom}" stands for its name."""
+    spoken: list[str] = field(default_factory=list)
+    """How a report is said aloud, with "{symptom}" standing for a symptom's phrase."""
 
     @classmethod
     def from_file(cls, intent_set: IntentSet, path: Path = SAFETY_FILE, own_guide: bool = True) -> RedFlags:
@@ -117,7 +119,7 @@ class RedFlags:
         datafile.check_keys(
             data,
             {"urgent_answer", "check_back", "symptoms", "reporters", "hypothetical", "past", "ignore", "present", "temperature",
-             "blood_pressure"},
+             "blood_pressure", "spoken"},
             path,
         )
         for key in ("urgent_answer", "check_back", "symptoms", "reporters"):
@@ -145,7 +147,15 @@ class RedFlags:
             present=_phrases(data.get("present", [])),
             temperature=_temperature(data.get("temperature"), symptoms, path),
             blood_pressure=_blood_pressure(data.get("blood_pressure"), symptoms, path),
+            spoken=_frames(data.get("spoken", []), path, data.key_lines.get("spoken", data.line)),
         )
+
+    def phrases(self) -> list[str]:
+        """Reports of every symptom as they are said aloud: the language of a person reporting one,
+        for a speech recognizer. The guide's questions only ask about symptoms ("can it cause a
+        fever"); without these, "i've had a high fever" was heard as "i ahead hi t percent"."""
+        said = (" ".join(phrase) for symptom in self.symptoms for phrase in symptom.phrases)
+        return [frame.format(symptom=phrase) for phrase in dict.fromkeys(said) for frame in self.spoken]
 
     def check(self, utterance: str) -> Alert | None:
         """The alert for an utterance that reports a red-flag symptom, else None."""
@@ -244,6 +254,13 @@ def _reading_symptom(entry: datafile.Mapping, symptoms: list[Symptom], path: Pat
 def _check_number(entry: datafile.Mapping, key: str, what: str, path: Path) -> None:
     if not isinstance(entry[key], (int, float)) or isinstance(entry[key], bool):
         raise datafile.fail(path, entry.key_lines[key], f"{key} must be {what}, not {entry[key]!r}")
+
+
+def _frames(frames: list, path: Path, line: int) -> list[str]:
+    for frame in frames:
+        if not isinstance(frame, str) or "{symptom}" not in frame or frame.count("{") != 1:
+            raise datafile.fail(path, line, f"'spoken' frame {frame!r} must hold {{symptom}} once and nothing else in braces")
+    return frames
 
 
 def _phrases(texts: list[str]) -> list[tuple[str, ...]]:

@@ -192,6 +192,30 @@ def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_an
     assert "how much does it cost" in phrases
 
 
+def test_the_recognizer_language_holds_reports_of_each_red_flag_as_said_aloud():
+    session = Session.create()
+    phrases = session.phrases()
+    assert "i have trouble breathing" in phrases and "she has seizures" in phrases
+    # Every symptom is in it, each report of it is urgent when heard as written, and none
+    # comes from a frame applied twice.
+    for symptom in session.red_flags.symptoms:
+        said = [p for p in session.red_flags.phrases() if p.endswith(" ".join(symptom.phrases[0]))]
+        assert said and all(session.red_flags.check(p) for p in said), symptom.name
+    assert not any("{" in p for p in phrases)
+
+
+@pytest.mark.parametrize("frame", ["i have {symptom} and {symptom}", "i have", "i have {name}", "{0}"])
+def test_a_spoken_frame_without_exactly_one_symptom_is_an_error_naming_its_line(tmp_path, frame):
+    text = SAFETY_FILE.read_text(encoding="utf-8")
+    start = text.index("\nspoken:") + 1
+    end = text.index("\n", start)
+    broken = tmp_path / SAFETY_FILE.name
+    broken.write_text(f"{text[:start]}spoken: [{frame!r}]{text[end:]}", encoding="utf-8")
+    line = text[:start].count("\n") + 1
+    with pytest.raises(OverlayError, match=rf"safety.yaml:{line}: 'spoken' frame"):
+        RedFlags.from_file(load_intents(), broken)
+
+
 @pytest.mark.parametrize(
     "loader, path, typo",
     [(lambda p: RedFlags.from_file(load_intents(), p), SAFETY_FILE, ("\n    reports:", "\n    report:")),
