@@ -1,13 +1,15 @@
-"""YAML data files read with their line numbers, so that a bad entry can be reported as file:line."""
+"""Data files: YAML read with the line of each entry, so that a bad entry can be reported as
+file:line, and TOML (the shipped model registries, the tones), whose errors name the file and the fix."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import OverlayError
+from .errors import AssistantError, OverlayError
 
 
 class Mapping(dict):
@@ -50,6 +52,20 @@ def load(path: Path) -> Mapping:
     if not isinstance(data, Mapping):
         raise OverlayError(f"{path}:1: expected a mapping of keys to values at the top level")
     return data
+
+
+def read_toml(path: Path, error: type[AssistantError], what: str, fix: str, missing: str | None = None) -> dict:
+    """A TOML file's tables. `error` is raised when it cannot be read: "cannot read {what}
+    '{path}': {why}; {fix}", or, for a file that is not there and `missing` given, "{what} '{path}'
+    not found; {missing}"."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        if missing is None:
+            raise error(f"cannot read {what} '{path}': {err.strerror}; {fix}") from None
+        raise error(f"{what} '{path}' not found; {missing}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise error(f"cannot read {what} '{path}': {err}; {fix}") from None
 
 
 def check_keys(mapping: Mapping, allowed: set[str], path: Path) -> None:

@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import struct
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .datafile import read_toml
 from .errors import ModelError
 from .resources import cache_dir, models_file
 
@@ -66,12 +66,7 @@ class EmbeddingModel:
     @classmethod
     def from_file(cls, path: Path = MODEL_FILE) -> EmbeddingModel:
         """Read and check the registry file; any problem raises ModelError naming it."""
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as err:
-            raise ModelError(f"embedding model file '{path}' not found; restore models/embeddings.toml") from err
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise ModelError(f"cannot read embedding model file '{path}': {err}; fix the file") from err
+        data = read_toml(path, ModelError, "embedding model file", "fix the file", missing="restore models/embeddings.toml")
         fields = {"name": str, "package": str, "version": str, "wheel_sha256": str, "archive": str,
                   "max_tokens": int, "files": dict}  # fmt: skip
         unknown = set(data) - set(fields)

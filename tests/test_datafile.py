@@ -1,6 +1,6 @@
-"""The YAML data files read only plain text, numbers, lists and mappings: what else YAML can
+"""The data files. YAML is read as plain text, numbers, lists and mappings only: what else YAML can
 express (aliases that multiply, tags that construct objects, dates) is refused as file:line or
-read as text, never a traceback."""
+read as text, never a traceback. A TOML file that cannot be read is an error naming it and the fix."""
 
 import re
 import resource
@@ -12,7 +12,7 @@ import pytest
 
 from assistant import datafile
 from assistant.dialogue import Commands
-from assistant.errors import OverlayError, SpeechError
+from assistant.errors import AudioError, ModelError, OverlayError, SpeechError
 from assistant.intents import GUIDE_FILE, Language, load_intents
 from assistant.lexicon import Lexicon
 
@@ -128,3 +128,18 @@ def test_the_shipped_data_files_load_with_their_numbers():
 
     temperature = datafile.load(SAFETY_FILE)["temperature"]
     assert isinstance(temperature["celsius"], float) and isinstance(temperature["fahrenheit"], float)
+
+
+def test_a_toml_file_that_cannot_be_read_raises_the_given_error_naming_it_and_the_fix(tmp_path):
+    broken = tmp_path / "tones.toml"
+    broken.write_text("[beep\n", encoding="utf-8")
+    with pytest.raises(AudioError, match=r"cannot read the tones '.*tones.toml': .*line 1.*; restore it"):
+        datafile.read_toml(broken, AudioError, "the tones", "restore it")
+    missing = tmp_path / "registry.toml"
+    with pytest.raises(ModelError, match=r"^model registry '.*registry.toml' not found; reinstall$"):
+        datafile.read_toml(missing, ModelError, "model registry", "fix it", missing="reinstall")
+    with pytest.raises(ModelError, match=r"cannot read model registry '.*': No such file or directory; fix it"):
+        datafile.read_toml(missing, ModelError, "model registry", "fix it")
+    broken.write_bytes(b"name = '\xff'\n")
+    with pytest.raises(AudioError, match="cannot read the tones .*utf-8"):
+        datafile.read_toml(broken, AudioError, "the tones", "restore it")

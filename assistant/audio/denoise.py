@@ -17,13 +17,13 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
+from ..datafile import read_toml
 from ..errors import AudioError
 from ..resources import models_file
 from .resample import Resampler
@@ -58,11 +58,11 @@ class RNNoiseLibrary:
     @classmethod
     def from_file(cls, path: Path | None = None) -> RNNoiseLibrary:
         path = path or models_file("rnnoise.toml")
+        table = read_toml(path, AudioError, "the RNNoise pin", "reinstall the assistant")
         try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
             return cls(**{key: str(table[key]) for key in ("package", "version", "library", "sha256")})
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as err:
-            raise AudioError(f"'{path}' does not say where RNNoise is ({err}); reinstall the assistant") from None
+        except KeyError as err:
+            raise AudioError(f"'{path}' does not say where RNNoise is (no {err}); reinstall the assistant") from None
 
     @property
     def install_hint(self) -> str:

@@ -13,12 +13,12 @@ Schema of the file: one table per tone (``[listening]``, ``[heard]``), each with
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from ..datafile import read_toml
 from ..errors import AudioError
 from ..resources import sounds_file
 from .wav import Audio
@@ -92,10 +92,7 @@ class Tones:
     def from_file(cls, path: Path | None = None) -> Tones:
         """The tones of ``sounds/tones.toml``, or of another file of the same schema."""
         path = path or sounds_file("tones.toml")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise AudioError(f"cannot read the tones '{path}': {err}; restore the file from the package") from None
+        data = read_toml(path, AudioError, "the tones", "restore the file from the package")
         names = [f.name for f in fields(cls)]
         unknown = [name for name in data if name not in names]
         if unknown:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import resources
+from ..datafile import read_toml
 from ..errors import ModelError
 
 ENGINES = ("vosk",)
@@ -76,15 +76,10 @@ class Registry:
         Any problem raises ModelError naming the file and the entry.
         """
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as err:
-            raise ModelError(
-                f"model registry '{path}' not found; restore models/registry.toml of the source, "
-                "or reinstall the assistant"
-            ) from err
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-            raise ModelError(f"cannot read model registry '{path}': {err}; fix the file") from err
+        data = read_toml(
+            path, ModelError, "model registry", "fix the file",
+            missing="restore models/registry.toml of the source, or reinstall the assistant",
+        )  # fmt: skip
         return cls.from_dict(data, path)
 
     @classmethod

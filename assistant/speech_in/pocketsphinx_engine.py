@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from ..datafile import read_toml
 from ..errors import RecognizerError
 from ..resources import cache_dir, models_file
 from ..text import spoken_words
@@ -25,10 +25,7 @@ _KEYS = {"decoder": {"cmninit": str, "lw": float, "wip": float}, "hearing": {"su
 def decoder_settings(path: Path | None = None, table: str = "decoder") -> dict[str, object]:
     """A table of models/pocketsphinx.toml (schema in that file): "decoder" options or "hearing" levels."""
     path = path or models_file("pocketsphinx.toml")
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8")).get(table, {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecognizerError(f"cannot read PocketSphinx settings '{path}': {exc}; restore it from the package") from None
+    values = read_toml(path, RecognizerError, "PocketSphinx settings", "restore it from the package").get(table, {})
     known = _KEYS[table]
     settings: dict[str, object] = {}
     for key, value in values.items():
