@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +40,10 @@ clearly heard questions that matched below this were wrong nearly as often as ri
 SPOKEN_EVIDENCE = 1.0
 """...and when this much of it speaks for the topic (`Match.evidence`): on the same questions this
 halved the wrong answers (10 to 5 over quiet, 20, 10 and 5 dB) for 7 fewer right ones (105 to 98)."""
+ALTERNATIVE_WORDS = 2
+"""An alternative transcript answers for the best one only when it has at least this many content
+words (stems): in babble, "the cells" was the best transcript of "how do they collect my t cells"
+and "are the cells" an alternative, which matched T cells well enough to answer, wrongly."""
 CERTAIN_SURE = 0.6
 """The bar instead of SPOKEN_SURE when the transcript's every content word was heard with
 certainty (hearing "certain"): then the words are what was said, and what is left to doubt is the
@@ -222,9 +226,10 @@ class Session:
         """What is said when a session starts: who this is, and that it is not medical advice."""
         return f"{self.commands.replies['greeting']} {self.commands.replies['disclaimer']}"
 
-    def respond(self, utterance: str, hearing: str | None = None) -> Reply:
+    def respond(self, utterance: str, hearing: str | None = None, alternatives: Sequence[str] = ()) -> Reply:
         """The reply to one utterance, updating the session. `hearing` is how well a spoken
-        utterance was heard ("certain", "clear", "unsure", "unheard"; see `Transcript.hearing`), None for typed."""
+        utterance was heard ("certain", "clear", "unsure", "unheard"; see `Transcript.hearing`), None for typed;
+        `alternatives`, what else the recognizer found nearly as likely (`Transcript.alternatives`)."""
         text = " ".join(utterance.split())
         if not plain_words(text):
             raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
@@ -251,7 +256,7 @@ class Session:
         if hearing is not None and not self.matcher.stems(text):
             # Only small words ("if", "up"): noise or a lost question, not something the guide lacks.
             return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
-        return self._question(text, pending, hearing)
+        return self._question(text, pending, hearing, alternatives)
 
     def _answer_to_question(self, text: str, pending: tuple[str, ...]) -> Reply | None:
         """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"."""
@@ -261,10 +266,12 @@ class Session:
             return self._said(Reply(text, None, 1.0, self.commands.replies["rephrase"], None, outcome="unknown"), None)
         return None
 
-    def _question(self, text: str, pending: tuple[str, ...] = (), hearing: str | None = None) -> Reply:
+    def _question(
+        self, text: str, pending: tuple[str, ...] = (), hearing: str | None = None, alternatives: Sequence[str] = ()
+    ) -> Reply:
         match = self.matcher.match(text, context=self.topic)
         if hearing is not None and not self._heard_clearly(match, hearing):
-            match.sure = False
+            match = self._clear_alternative(alternatives, hearing) or replace(match, sure=False)
         if len(pending) == 2 and match.intent not in pending:
             chosen = self._choose_option(text, pending)
             if chosen:
@@ -283,6 +290,22 @@ class Session:
             answer = replies["confirm"].format(topic=intent.name)
             return self._said(Reply(text, None, match.confidence, answer, None, outcome="confirm"), topic=self.topic)
         return self._answer(text, match.intent, match.confidence)
+
+    def _clear_alternative(self, alternatives: Sequence[str], hearing: str) -> Match | None:
+        """The match of the one alternative transcript heard clearly enough to answer by the
+        spoken bar, when the best transcript was not ("how does it more", with "how does it work"
+        among its alternatives). None when none is, or when two are and disagree on the topic."""
+        if hearing not in ("certain", "clear"):
+            return None
+        clear = {}
+        for alternative in alternatives:
+            match = self.matcher.match(alternative, context=self.topic)
+            if (
+                match.intent and match.sure and not match.alternative and self._heard_clearly(match, "clear")
+                and len(set(match.tokens)) >= ALTERNATIVE_WORDS
+            ):  # fmt: skip
+                clear.setdefault(match.intent, match)
+        return next(iter(clear.values())) if len(clear) == 1 else None
 
     @staticmethod
     def _heard_clearly(match: Match, hearing: str) -> bool:

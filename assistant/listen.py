@@ -71,6 +71,12 @@ def question_text(transcript: Transcript) -> str:
     return transcript.text
 
 
+def alternatives_of(transcript: Transcript, text: str) -> list[str]:
+    """The transcript's alternatives, when `text` (what is answered) is the transcript itself and
+    not what the open pass heard, or the words after a wake phrase."""
+    return transcript.alternatives if text == transcript.text else []
+
+
 def strip_wake(text: str, wake: str) -> str | None:
     """The question after the wake phrase, "" when only the wake phrase was said, None without it."""
     heard, wanted = spoken_words(text), spoken_words(wake)
@@ -215,7 +221,7 @@ class HandsFree:
         self._awake = self.options.wake is None
         if not plain_words(text):
             return None  # noise heard as no word the dialogue can read: nothing was asked
-        reply = self.session.respond(text, transcript.hearing)
+        reply = self.session.respond(text, transcript.hearing, alternatives_of(transcript, text))
         self.captions.reply(reply, text)
         if reply.answer:
             self.say(reply.answer, lead=self._tone("heard"))

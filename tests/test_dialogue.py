@@ -192,6 +192,29 @@ def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_an
     assert "how much does it cost" in phrases
 
 
+MISHEARD = "what are the wait effects of car t years later"
+LATE_EFFECTS = "what are the late effects of car t years later"
+
+
+def test_a_clear_alternative_transcript_is_answered_when_the_best_was_not_clear_enough():
+    session = Session.create()
+    assert session.respond(MISHEARD, "clear").outcome == "confirm"
+    session.reset()
+    reply = session.respond(MISHEARD, "clear", [LATE_EFFECTS])
+    assert (reply.outcome, reply.intent) == ("answer", "are-there-any-long-term-side-effects")
+
+
+@pytest.mark.parametrize(
+    "heard, hearing, alternatives",
+    [(MISHEARD, "clear", [LATE_EFFECTS, "what is cytokine release syndrome"]),  # two topics: which was asked?
+     (MISHEARD, "unsure", [LATE_EFFECTS]),  # the words themselves are in doubt
+     ("the cells", "clear", ["the infusion"])],  # one word is too little to stand for a question
+)
+def test_alternatives_are_not_answered_when_they_disagree_are_unsure_or_say_too_little(heard, hearing, alternatives):
+    reply = Session.create().respond(heard, hearing, alternatives)
+    assert reply.intent is None and reply.outcome != "answer"
+
+
 def test_the_recognizer_language_holds_reports_of_each_red_flag_as_said_aloud():
     session = Session.create()
     phrases = session.phrases()

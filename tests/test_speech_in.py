@@ -28,6 +28,7 @@ from assistant.speech_in import (
     ipa_to_arpabet,
     make_recognizer,
 )
+from assistant.speech_in.pocketsphinx_engine import ALTERNATIVES
 from assistant.text import spoken_words
 
 DATA = Path(__file__).parent / "data"
@@ -179,6 +180,17 @@ def test_a_certain_transcript_holds_the_words_that_were_said(heard):
     assert len(certain) >= len(IN_SCOPE) // 2, {p.stem: heard[p].hearing for p in IN_SCOPE}
     for path in certain:
         assert set(heard[path].text.split()) - FUNCTION_WORDS <= set(expected_words(path)), (path.stem, heard[path].text)
+
+
+def test_pocketsphinx_gives_distinct_alternatives_to_its_best_transcript(heard):
+    for path in IN_SCOPE + OUT_OF_SCOPE:
+        result = heard[path]
+        assert len(result.alternatives) <= ALTERNATIVES
+        assert len(set(result.alternatives)) == len(result.alternatives)
+        assert result.text not in result.alternatives, path.stem
+        assert all(a.split() and "<" not in a and "(" not in a for a in result.alternatives), result.alternatives
+    # Close calls are common: most utterances have them.
+    assert sum(len(heard[p].alternatives) == ALTERNATIVES for p in IN_SCOPE) >= len(IN_SCOPE) // 2
 
 
 def test_in_domain_share_is_lower_for_out_of_scope_speech(heard):

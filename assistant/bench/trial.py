@@ -14,7 +14,7 @@ from ..audio import SPEECH_RATE
 from ..dialogue import Reply, Session
 from ..endpoint import Endpointer, SpeechEvent, listen
 from ..errors import InputError
-from ..listen import question_text
+from ..listen import alternatives_of, question_text
 from ..settings import VoiceSettings
 from ..speech_in import Recognizer
 from ..speech_out import Speaker
@@ -119,7 +119,7 @@ def ask_spoken(
     returned = time.perf_counter()
     text = question_text(transcript) if transcript else ""
     try:
-        reply = session.respond(text, transcript.hearing if transcript else None)
+        reply = session.respond(text, transcript.hearing, alternatives_of(transcript, text)) if transcript else None
     except InputError:  # nothing heard: the hands-free loop ignores it
         reply = None
     matched = time.perf_counter()

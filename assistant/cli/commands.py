@@ -107,7 +107,7 @@ def group_questions(arguments: Iterable[str]) -> list[str]:
 def _ask_audio(paths: list, settings: Settings, session: Session, output: Output, first: int) -> int:
     from ..audio import SPEECH_RATE, read_wav, resample
     from ..audio.denoise import noise_suppressor
-    from ..listen import question_text
+    from ..listen import alternatives_of, question_text
     from ..speech_in import make_recognizer
 
     recognizer = make_recognizer(settings.recognizer, session.phrases(), settings.model)
@@ -122,7 +122,8 @@ def _ask_audio(paths: list, settings: Settings, session: Session, output: Output
             if not transcript:
                 raise InputError(f"no speech recognized in '{path}'; check it holds a spoken question")
             session.reset()
-            output.show(session.respond(transcript, heard.hearing), session, transcript, number=number)
+            reply = session.respond(transcript, heard.hearing, alternatives_of(heard, transcript))
+            output.show(reply, session, transcript, number=number)
         except (AudioError, InputError) as err:
             # A bad file is reported and skipped: the other files are still answered.
             print(f"assistant: {err}", file=sys.stderr)

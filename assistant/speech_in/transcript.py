@@ -50,6 +50,10 @@ class Transcript:
     """How well the words were heard, from the confidences: "certain" (every word that says what
     the question is about was heard well, as was the whole), "clear", "unsure" (ask back before
     answering) or "unheard" (ask to say it again)."""
+    alternatives: list[str] = field(default_factory=list)
+    """Other word sequences the recognizer found nearly as likely for the same sound, most likely
+    first (PocketSphinx's N-best list); empty where the engine gives none, and for a transcript
+    trimmed by `Recognizer.within`, whose alternatives would hold the words trimmed off."""
 
 
 # ---------------------------------------------------------------------------
