@@ -186,6 +186,10 @@ class RedFlags:
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, " ".join(notes))
 
+    def checked_back(self, alert: Alert) -> str:
+        """The check-back for a report found in words that may not be what was said."""
+        return self.check_back_answer.format(symptom=alert.symptoms[0].name)
+
     def check_back(self, utterance: str) -> str | None:
         """For words heard without certainty: when they name a red-flag symptom at all (report
         or not), a question back that carries the urgent advice; else None."""

@@ -215,6 +215,22 @@ def test_alternatives_are_not_answered_when_they_disagree_are_unsure_or_say_too_
     assert reply.intent is None and reply.outcome != "answer"
 
 
+def test_a_red_flag_report_among_the_alternatives_is_checked_back_with_the_advice():
+    heard = "my blood pressure is really will right now can i feel dizzy"
+    session = Session.create()
+    assert not session.respond(heard, "clear").urgent
+    session.reset()
+    reply = session.respond(heard, "clear", ["my blood pressure is really will right now can i feel busy",
+                                             "my blood pressure is really low right now can i feel dizzy"])
+    assert reply.urgent and reply.intent is None
+    assert "low blood pressure" in reply.answer and "contact your care team now" in reply.answer
+
+
+def test_a_question_about_a_symptom_among_the_alternatives_is_not_urgent():
+    reply = Session.create().respond("can it cause of ever", "clear", ["can it cause a fever", "can it cause fever"])
+    assert not reply.urgent
+
+
 def test_the_recognizer_language_holds_reports_of_each_red_flag_as_said_aloud():
     session = Session.create()
     phrases = session.phrases()

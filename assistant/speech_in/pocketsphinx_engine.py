@@ -20,11 +20,9 @@ from .transcript import Recognizer, Transcript, Word
 _LOGGER = logging.getLogger(__name__)
 
 _SPHINX_FILLERS = re.compile(r"^(<.*>|\[.*\])$")
-ALTERNATIVES = 2
-"""Alternatives kept beside the best transcript. The dialogue answers from one when the best was
-not clear enough to answer and exactly one alternative is (dialogue.Session._clear_alternative);
-with two, on the `dev` spoken selection (Piper; quiet, fan and babble at 10 dB), 3.7 more in
-100 in-scope questions were answered right for 0.6 more wrong; with four or nine, more wrong."""
+ALTERNATIVES = 9
+"""Alternatives kept beside the best transcript: the dialogue answers a topic from the first two
+(dialogue.TOPIC_ALTERNATIVES) and checks back on a red-flag report in any of them."""
 _NBEST_PATHS = 30
 _KEYS = {"decoder": {"cmninit": str, "lw": float, "wip": float}, "hearing": {"sure": float, "heard": float, "certain": float}}
 
