@@ -43,8 +43,8 @@ halved the wrong answers (10 to 5 over quiet, 20, 10 and 5 dB) for 7 fewer right
 TOPIC_ALTERNATIVES = 2
 """How many of the recognizer's alternative transcripts may answer for the best one when it was
 not clear enough to answer (`Session._clear_alternative`). On the `dev` spoken selection (Piper;
-quiet, fan and babble at 10 dB), two gave 3.7 more right answers in 100 for 0.6 more wrong; four
-or nine gave more wrong."""
+quiet, fan and babble at 10 dB), two, with the floor of ALTERNATIVE_WORDS, gave 3.7 more right
+answers in 100 and no more wrong; four or nine gave more wrong."""
 ALTERNATIVE_WORDS = 2
 """An alternative transcript answers for the best one only when it has at least this many content
 words (stems): in babble, "the cells" was the best transcript of "how do they collect my t cells"
@@ -305,8 +305,9 @@ class Session:
 
     def _clear_alternative(self, alternatives: Sequence[str], hearing: str) -> Match | None:
         """The match of the one alternative transcript heard clearly enough to answer by the
-        spoken bar, when the best transcript was not ("how does it more", with "how does it work"
-        among its alternatives). None when none is, or when two are and disagree on the topic."""
+        spoken bar, when the best transcript was not ("what are the wait effects of car t years later",
+        with "... late effects ..." among its alternatives). None when none is, or when two are and
+        disagree on the topic."""
         if hearing not in ("certain", "clear"):
             return None
         clear = {}

@@ -15,7 +15,7 @@ import ctypes
 import logging
 import os
 
-log = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(__name__)
 
 ARENAS = 2
 _M_ARENA_MAX = -8
@@ -32,7 +32,7 @@ def fewer_malloc_arenas() -> bool:
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        log.debug("no mallopt in this C library: malloc arenas left as they are")
+        _LOGGER.debug("no mallopt in this C library: malloc arenas left as they are")
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
