@@ -43,8 +43,9 @@ halved the wrong answers (10 to 5 over quiet, 20, 10 and 5 dB) for 7 fewer right
 TOPIC_ALTERNATIVES = 2
 """How many of the recognizer's alternative transcripts may answer for the best one when it was
 not clear enough to answer (`Session._clear_alternative`). On the `dev` spoken selection (Piper;
-quiet, fan and babble at 10 dB), two, with the floor of ALTERNATIVE_WORDS, gave 3.7 more right
-answers in 100 and no more wrong; four or nine gave more wrong."""
+quiet, fan and babble at 10 dB; its transcripts and N-best lists replayed through the dialogue),
+two, with the floor of ALTERNATIVE_WORDS, gave 3.7 more right answers in 100 and no more wrong;
+four or nine gave more wrong."""
 ALTERNATIVE_WORDS = 2
 """An alternative transcript answers for the best one only when it has at least this many content
 words (stems): in babble, "the cells" was the best transcript of "how do they collect my t cells"
@@ -243,14 +244,13 @@ class Session:
             # A red-flag word heard without certainty is checked back, with the advice in it.
             check = self.red_flags.check_back(text)
             if check:
-                return self._said(Reply(text, None, 0.0, check, None, urgent=True), topic=self.topic)
+                return self._checked_back(text, check)
         if not alert and hearing is not None:
             # A report the recognizer found nearly as likely as what it chose ("my blood pressure is
             # really low" behind "... is really will") is checked back, with the advice in it.
             reported = next(filter(None, map(self.red_flags.check, alternatives)), None)
             if reported:
-                check = self.red_flags.checked_back(reported)
-                return self._said(Reply(text, None, 0.0, check, None, urgent=True), topic=self.topic)
+                return self._checked_back(text, self.red_flags.check_back_on(reported))
             if hearing == "unheard":
                 return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
         if alert:
@@ -269,6 +269,10 @@ class Session:
             # Only small words ("if", "up"): noise or a lost question, not something the guide lacks.
             return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
         return self._question(text, pending, hearing, alternatives)
+
+    def _checked_back(self, text: str, check: str) -> Reply:
+        """A red-flag check-back: urgent, with the advice in it, about no topic."""
+        return self._said(Reply(text, None, 0.0, check, None, urgent=True), topic=self.topic)
 
     def _answer_to_question(self, text: str, pending: tuple[str, ...]) -> Reply | None:
         """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"."""

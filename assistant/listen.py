@@ -185,7 +185,8 @@ class HandsFree:
 
     def _make_stop_recognizer(self) -> Recognizer:
         stopping = [c for c in self.session.commands.commands if c.action in STOPPING]
-        return PocketSphinxRecognizer([" ".join(p) for c in stopping for p in c.phrases])
+        # Only whether "stop" was said matters: no alternatives, no N-best search while an answer plays.
+        return PocketSphinxRecognizer([" ".join(p) for c in stopping for p in c.phrases], alternatives=0)
 
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""

@@ -186,7 +186,7 @@ class RedFlags:
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, " ".join(notes))
 
-    def checked_back(self, alert: Alert) -> str:
+    def check_back_on(self, alert: Alert) -> str:
         """The check-back for a report found in words that may not be what was said."""
         return self.check_back_answer.format(symptom=alert.symptoms[0].name)
 

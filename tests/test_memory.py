@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def _arenas(env: dict) -> tuple[str, int]:
 
 @pytest.fixture
 def clean_env() -> dict:
-    if not hasattr(__import__("ctypes").CDLL(None), "malloc_stats"):
+    if not hasattr(ctypes.CDLL(None), "malloc_stats"):
         pytest.skip("not glibc: no malloc_stats to count arenas")
     return {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
 

@@ -193,6 +193,12 @@ def test_pocketsphinx_gives_distinct_alternatives_to_its_best_transcript(heard):
     assert sum(len(heard[p].alternatives) == ALTERNATIVES for p in IN_SCOPE) >= len(IN_SCOPE) // 2
 
 
+def test_a_recognizer_asked_for_no_alternatives_gives_the_same_transcript_without_them(phrases, heard):
+    path = next(p for p in IN_SCOPE if heard[p].alternatives)
+    plain = PocketSphinxRecognizer(phrases, respellings=lexicon_respellings(), alternatives=0).transcribe(padded(path))
+    assert plain.text == heard[path].text and plain.alternatives == []
+
+
 def test_in_domain_share_is_lower_for_out_of_scope_speech(heard):
     inside = [heard[p].in_domain for p in IN_SCOPE]
     outside = [heard[p].in_domain for p in OUT_OF_SCOPE]

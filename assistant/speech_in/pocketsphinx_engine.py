@@ -73,8 +73,11 @@ class PocketSphinxRecognizer(Recognizer):
         respellings: Mapping[str, str] | None = None,
         order: int = 3,
         cache: Path | None = None,
+        alternatives: int = ALTERNATIVES,
     ):
-        """`cache`: where the domain models are kept between starts (default: in the user's cache folder)."""
+        """`cache`: where the domain models are kept between starts (default: in the user's cache
+        folder); `alternatives`: how many a transcript carries (0: no N-best search)."""
+        self._alternatives_wanted = alternatives
         ps = _import_pocketsphinx()
         quiet = not _LOGGER.isEnabledFor(logging.DEBUG)
         # Live mean normalisation adapts as audio streams in; the model's default, batch,
@@ -142,15 +145,17 @@ class PocketSphinxRecognizer(Recognizer):
         return transcript
 
     def _alternatives(self, best: str) -> list[str]:
-        """Up to ALTERNATIVES other transcripts from the N-best list of the utterance just ended.
+        """Up to `alternatives` other transcripts from the N-best list of the utterance just ended.
         Most of its paths differ from the best only in fillers or in which pronunciation of a word
         was heard, so up to _NBEST_PATHS are read to find them."""
         found: list[str] = []
+        if not self._alternatives_wanted:
+            return found
         for hypothesis in itertools.islice(self._decoder.nbest(), _NBEST_PATHS):
             words = " ".join(self._clean(hypothesis.hypstr))
             if words and words != best and words not in found:
                 found.append(words)
-                if len(found) == ALTERNATIVES:
+                if len(found) == self._alternatives_wanted:
                     break
         return found
 
