@@ -541,3 +541,27 @@ def test_the_language_model_is_made_once_and_read_from_the_cache_after(tmp_path)
     models = sorted(p.name for p in tmp_path.iterdir())
     assert ".making-old" not in models and ".making-recent" in models
     assert len([m for m in models if not m.startswith(".")]) == 4
+
+
+def test_a_missing_path_in_the_n_best_list_is_passed_over(phrases, heard):
+    """PocketSphinx's N-best iterator has given None for a path in the middle of a session."""
+    path = next(p for p in IN_SCOPE if heard[p].alternatives)
+    recognizer = PocketSphinxRecognizer(phrases, respellings=lexicon_respellings())
+    decoder = recognizer._decoder
+    nbest = decoder.nbest
+
+    class Decoder:
+        """The real decoder, with a None among its N-best paths."""
+
+        def __getattr__(self, name):
+            return getattr(decoder, name)
+
+        def nbest(self):
+            paths = iter(nbest())
+            yield next(paths)
+            yield None
+            yield from paths
+
+    recognizer._decoder = Decoder()
+    result = recognizer.transcribe(padded(path))
+    assert result.text == heard[path].text and result.alternatives == heard[path].alternatives

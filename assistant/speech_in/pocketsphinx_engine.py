@@ -152,6 +152,10 @@ class PocketSphinxRecognizer(Recognizer):
         if not self._alternatives_wanted:
             return found
         for hypothesis in itertools.islice(self._decoder.nbest(), _NBEST_PATHS):
+            if hypothesis is None:
+                # The N-best iterator can give None instead of a path (seen in a soak of the
+                # hands-free loop, where it ended the listener); the other paths still count.
+                continue
             words = " ".join(self._clean(hypothesis.hypstr))
             if words and words != best and words not in found:
                 found.append(words)
