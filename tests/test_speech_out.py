@@ -181,6 +181,17 @@ def test_espeak_speech_is_audible_and_as_long_as_its_words() -> None:
     assert 0.7 * expected < sound.duration < 1.4 * expected
 
 
+def trailing_silence(sound: Audio) -> float:
+    return (len(sound.samples) - 1 - np.flatnonzero(np.abs(sound.samples) > 1e-3)[-1]) / sound.rate
+
+
+def test_only_the_last_sentence_loses_its_end_pause() -> None:
+    first, last = Speaker().sentence_audio("Hello. What is your question?", ESPEAK)
+    # eSpeak NG ends each sentence with about 0.4 s of silence: the pause between sentences stays.
+    assert trailing_silence(first) > 0.2
+    assert trailing_silence(last) <= 0.06
+
+
 def test_espeak_slower_rate_gives_longer_audio_and_lower_volume_quieter_audio() -> None:
     speaker = Speaker()
     text = "These special cells are called T-cells."

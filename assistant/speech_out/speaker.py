@@ -35,6 +35,20 @@ _START_ENGINE: dict[str, Callable[[str | None], Engine]] = {
 
 _END = object()
 
+END_PAUSE = 0.05
+"""Seconds of silence kept after the last sentence. Engines end every sentence with a pause
+(eSpeak NG about 0.4 s): between sentences it is the pause, after the last it only delays listening."""
+SILENT = 1e-3
+"""Samples below this (-60 dB of full scale) are silence."""
+
+
+def without_end_pause(sound: audio.Audio) -> audio.Audio:
+    """`sound` with its trailing silence cut to END_PAUSE."""
+    loud = np.flatnonzero(np.abs(sound.samples) > SILENT)
+    if not len(loud):
+        return sound
+    return audio.Audio(sound.samples[: loud[-1] + 1 + round(END_PAUSE * sound.rate)], sound.rate)
+
 
 @dataclass
 class _Utterance:
@@ -87,9 +101,11 @@ class Speaker:
     def sentence_audio(self, text: str, settings: VoiceSettings) -> Iterator[audio.Audio]:
         """Each sentence's audio as soon as it is synthesized."""
         engine = self.engine(settings)
-        for sentence in self.spoken_sentences(text, settings.engine):
+        sentences = self.spoken_sentences(text, settings.engine)
+        for index, sentence in enumerate(sentences, 1):
             _LOGGER.debug("%s synthesizes %r", engine.name, sentence)
-            yield engine.synthesize(sentence, settings)
+            sound = engine.synthesize(sentence, settings)
+            yield without_end_pause(sound) if index == len(sentences) else sound
 
     def synthesize(self, text: str, settings: VoiceSettings) -> audio.Audio:
         """The whole text as one sound (for writing to a file)."""
