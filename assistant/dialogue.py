@@ -26,7 +26,7 @@ COURTESIES = ("hello", "thanks", "okay", "dismiss")
 a question often follows them ("okay... and how long does it take"), not ended early."""
 ACTIONS = ("repeat", "more", "help", "stop", *VOICE_ACTIONS, "goodbye", *COURTESIES)
 REPLY_KEYS = (
-    "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "confirm",
+    "hello", "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "confirm",
     "rephrase", "unheard", "help", "goodbye",
 )
 OUTCOMES = ("answer", "urgent", "confirm", "clarify", "unknown", "unheard", "command")
@@ -230,6 +230,10 @@ class Session:
 
     def opening(self) -> str:
         """What is said when a session starts: who this is, and that it is not medical advice."""
+        return f"{self.commands.replies['hello']} {self.introduction()}"
+
+    def introduction(self) -> str:
+        """The opening without its "Hello."."""
         return f"{self.commands.replies['greeting']} {self.commands.replies['disclaimer']}"
 
     def respond(self, utterance: str, hearing: str | None = None, alternatives: Sequence[str] = ()) -> Reply:

@@ -37,6 +37,9 @@ STOPPING = ("stop", "dismiss")
 """Commands that stop an answer while it plays."""
 # A room's microphone hears the "speak now" tone a little after it has left the speaker.
 TONE_ECHO = 0.1
+INTRODUCE_AFTER = 4.0
+"""Seconds of quiet after the first "Hello." before the assistant says what it is. Only "Hello." is
+said before it first listens, so that a patient who knows it can ask at once."""
 
 T = TypeVar("T")
 
@@ -174,6 +177,7 @@ class HandsFree:
         self.endpointer = Endpointer(trailing_silence=options.trailing_silence)
         self.microphone: Microphone | None = None
         self._awake = options.wake is None
+        self._disclaimed = False
         # Made at start-up with the rest, not when "stop" is first said: then it is ready at once,
         # and the loop's memory stays level from the first question on.
         self._stop_recognizer = Loading(self._make_stop_recognizer, name="stop-recognizer-loading")
@@ -191,14 +195,18 @@ class HandsFree:
     def run(self, microphone: Microphone) -> None:
         """Answer questions until "goodbye" or Ctrl-C."""
         self.microphone = microphone
-        opening = self.session.opening()
-        self.captions.said(opening, opening=True)
-        self.say(opening)
+        self.captions.said(self.session.opening(), opening=True)
+        self.say(self.session.commands.replies["hello"])
         if isinstance(self.recognizer, Loading):
             self.recognizer = self.recognizer.get()
         prompt = f'Listening. Start your question with "{self.options.wake}".' if self.options.wake else "Listening."
+        introduce = self.options.speak and self.speaker is not None and not self.options.push_to_talk
         while True:
-            transcript = self._next_question(microphone, prompt)
+            transcript = self._next_question(microphone, prompt, timeout=INTRODUCE_AFTER if introduce else None)
+            if transcript is None and introduce:
+                self.say(self.session.introduction())
+                self._disclaimed = True
+            introduce = False
             if transcript is None:
                 continue
             reply = self.hear(transcript)
@@ -225,8 +233,16 @@ class HandsFree:
         reply = self.session.respond(text, transcript.hearing, alternatives_of(transcript, text))
         self.captions.reply(reply, text)
         if reply.answer:
-            self.say(reply.answer, lead=self._tone("heard"))
+            self.say(self._spoken(reply), lead=self._tone("heard"))
         return reply
+
+    def _spoken(self, reply: Reply) -> str:
+        """The reply's answer, led by the disclaimer when it is the first answer from the guide and
+        the disclaimer has not been said. Urgent advice is never led by anything."""
+        if self._disclaimed or reply.intent is None or reply.urgent or not self.options.speak:
+            return reply.answer
+        self._disclaimed = True
+        return f"{self.session.commands.replies['disclaimer']} {reply.answer}"
 
     def say(self, text: str, lead: Audio | None = None) -> None:
         """Speak, after the `lead` sound (a tone) if any, until done or stopped by a key, by "stop"
@@ -269,18 +285,21 @@ class HandsFree:
         time.sleep(TONE_ECHO)
         microphone.clear()
 
-    def _next_question(self, microphone: Microphone, prompt: str) -> Transcript | None:
-        # Half-duplex: forget whatever was captured while the answer played.
-        time.sleep(self.options.tail)
+    def _next_question(self, microphone: Microphone, prompt: str, timeout: float | None = None) -> Transcript | None:
+        """The next utterance; None when nothing was said within `timeout` seconds."""
+        # Half-duplex: forget whatever was captured while the answer played and for `tail` seconds
+        # after it, while its echo dies away; the "speak now" tone, when there is one, fills that time.
+        answered = time.monotonic()
         if not self.options.push_to_talk:
             self._listening_tone(microphone)
+        time.sleep(max(0.0, self.options.tail - (time.monotonic() - answered)))
         microphone.clear()
         self.captions.status(prompt)
         if self.options.push_to_talk:
             return self._push_to_talk(microphone)
         return listen(
             cleaned(microphone.frames(), self.suppressor), self.recognizer, self.endpointer,
-            pause_ends_after=self.session.pause_ends_after,
+            timeout=timeout, pause_ends_after=self.session.pause_ends_after,
         )  # fmt: skip
 
     def _push_to_talk(self, microphone: Microphone) -> Transcript | None:
