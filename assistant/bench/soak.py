@@ -64,9 +64,10 @@ QUIET_S = 2.0
 or a question with a pause in it, can make more than one utterance."""
 GOODBYE_S = 30.0
 """How long the listener has to end after "goodbye"."""
-GOODBYE_TRIES = 3
-""""goodbye" is said up to this many times, as a person would say it again when misheard: of 20
-fresh Piper draws of the word, PocketSphinx heard 2 as "the back" or "the bye" in quiet."""
+GOODBYES = ("goodbye", "that's all, thank you", "no more questions")
+"""Said in turn until the listener ends, as a person would put it another way when misheard: of
+20 fresh Piper draws of "goodbye", PocketSphinx heard 2 as "the back" or "the bye" in quiet, and
+the same draw said again is heard the same way."""
 SAMPLES = 120
 """Memory samples over a run (at most one a second)."""
 TREND_S = 600.0
@@ -352,15 +353,15 @@ class _Soak:
         return not self.ended
 
     def _goodbye(self) -> None:
-        exchange = Exchange(self._now(), "goodbye", "goodbye", "quiet")
+        exchange = Exchange(self._now(), "goodbye", GOODBYES[0], "quiet")
         self.said_goodbye = True
-        for _ in range(GOODBYE_TRIES):
-            self._play(self.voices.speech("goodbye", JOE))
+        for goodbye in GOODBYES:
+            self._play(self.voices.speech(goodbye, JOE))
             # Misheard, "goodbye" gets a reply and the listener listens again: it is said again.
             if self._take(exchange, _is_listening, GOODBYE_S) is None:
                 break
         if not self.ended:
-            self.error(f"the listener did not end within {GOODBYE_S:g} s of 'goodbye', said {GOODBYE_TRIES} times")
+            self.error(f"the listener did not end within {GOODBYE_S:g} s of 'goodbye' put {len(GOODBYES)} ways")
         exchange.seconds = round(self._now() - exchange.at_s, 1)
         self.exchanges.append(exchange)
         if not self.as_json:
