@@ -357,7 +357,7 @@ class _Soak:
         self.said_goodbye = True
         for goodbye in GOODBYES:
             self._play(self.voices.speech(goodbye, JOE))
-            # Misheard, "goodbye" gets a reply and the listener listens again: it is said again.
+            # Misheard, "goodbye" gets a reply and the listener listens again: it is put another way.
             if self._take(exchange, _is_listening, GOODBYE_S) is None:
                 break
         if not self.ended:

@@ -42,7 +42,7 @@ SILENT = 1e-3
 """Samples below this (-60 dB of full scale) are silence."""
 
 
-def without_end_pause(sound: audio.Audio) -> audio.Audio:
+def _without_end_pause(sound: audio.Audio) -> audio.Audio:
     """`sound` with its trailing silence cut to END_PAUSE."""
     loud = np.flatnonzero(np.abs(sound.samples) > SILENT)
     if not len(loud):
@@ -105,7 +105,7 @@ class Speaker:
         for index, sentence in enumerate(sentences, 1):
             _LOGGER.debug("%s synthesizes %r", engine.name, sentence)
             sound = engine.synthesize(sentence, settings)
-            yield without_end_pause(sound) if index == len(sentences) else sound
+            yield _without_end_pause(sound) if index == len(sentences) else sound
 
     def synthesize(self, text: str, settings: VoiceSettings) -> audio.Audio:
         """The whole text as one sound (for writing to a file)."""
