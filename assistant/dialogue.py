@@ -11,7 +11,7 @@ from pathlib import Path
 from . import datafile
 from .errors import InputError
 from .intents import IntentSet, load_intents
-from .matching import Match, Matcher
+from .matching import LONG_MESSAGE, QUESTION_WORDS, Match, Matcher
 from .resources import intents_file
 from .safety import RedFlags
 from .settings import COMPLETE_SILENCE, TRAILING_SILENCE, UNFINISHED_SILENCE, VoiceSettings
@@ -205,10 +205,14 @@ class Session:
         outside = self.intents.out_of_scope + self.intents.not_covered
         return list(dict.fromkeys(self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite))
 
-    def pause_ends_after(self, words_so_far: str, default: float = TRAILING_SILENCE) -> float:
+    def pause_ends_after(self, words_so_far: str, clear_voice: bool = False, default: float = TRAILING_SILENCE) -> float:
         """How many seconds of silence should end an utterance whose words so far are these:
         less when they already make a command, a red-flag report or a question answered without
-        asking back; more when they end in a word that leads on ("and", "what is", "um")."""
+        asking back; more when they end in a word that leads on ("and", "what is", "um").
+
+        `clear_voice`: the voice stands well above the room's sound, so that the words so far are
+        likely what was said; then a short question is complete at a lower bar as well.
+        """
         tokens = plain_words(words_so_far)
         if not tokens:
             return default
@@ -220,7 +224,20 @@ class Session:
         match = self.matcher.match(words_so_far, context=self.topic)
         if match.intent and match.sure and not match.alternative and self._heard_clearly(match, "clear"):
             return COMPLETE_SILENCE
+        if clear_voice and self._asks(tokens):
+            # A short question is complete at a lower bar too: one answered outright when heard with
+            # certainty, and one the guide does not answer ("can I drive after it"), which gets "not
+            # in my guide" however it goes on.
+            if match.out_of_scope or (match.intent and match.sure and not match.alternative and self._heard_clearly(match, "certain")):
+                return COMPLETE_SILENCE
         return default
+
+    def _asks(self, tokens: list[str]) -> bool:
+        """Whether words are a short question: under LONG_MESSAGE words that start, after "um" or
+        "so", with a question word. A story told before a question ("my wife has been through so
+        much. first chemo, ...") pauses between its sentences."""
+        first = next((t for t in tokens if t not in self.commands.filler or t in QUESTION_WORDS), None)
+        return len(tokens) < LONG_MESSAGE and first in QUESTION_WORDS
 
     def reset(self) -> None:
         """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""

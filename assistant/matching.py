@@ -49,7 +49,7 @@ _STEM_CACHE_SIZE = 20_000
 
 _stemmer = snowballstemmer.stemmer("english")
 _SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
-_QUESTION_WORDS = frozenset("what whats how why when where which who is are can could does do will would should".split())
+QUESTION_WORDS = frozenset("what whats how why when where which who is are can could does do will would should".split())
 LONG_MESSAGE = 16
 """A message of this many words or more without sentence breaks is searched for the question inside it."""
 
@@ -67,7 +67,8 @@ class Match:
     tokens: list[str] = field(default_factory=list)
     """The question's content stems, for debugging."""
     out_of_scope: bool = False
-    """True when the question is closest to a known out-of-scope question ("how much does it cost")."""
+    """True when the question names a topic the guide does not cover or is closest to a known
+    out-of-scope question ("how much does it cost"); not for words that name nothing ("my wife")."""
     sure: bool = True
     """False when the intent is only likely: it is asked back ("Did you ask about ...?") before it is answered."""
     evidence: float = 0.0
@@ -306,7 +307,7 @@ class Matcher:
         # A question that shares no word with the guide ("tell me a joke", or a recognizer's
         # garbled "only read job") cannot be about it, however its frame words match.
         if self._not_covered(stems) or not self._guide_stems.intersection(stems):
-            return _no_answer(self.scores(stems), stems, out_of_scope=True)
+            return _no_answer(self.scores(stems), stems, out_of_scope=self._not_covered(stems))
         result = self._best(stems)
         if context in self._bags and self._language.context_words & set(plain_words(question)) and not result.out_of_scope:
             # "what are the symptoms of it": the question is about the previous topic, unless it
@@ -348,11 +349,11 @@ def _parts(message: str) -> list[str]:
     words = message.split()
     if len(sentences) > 1:
         # The story around a question ("my dad had chemo last year.") is not a question.
-        questions = [s for s in sentences if s.endswith("?") or plain_words(s)[0] in _QUESTION_WORDS]
+        questions = [s for s in sentences if s.endswith("?") or plain_words(s)[0] in QUESTION_WORDS]
         return questions or sentences
     if len(words) < LONG_MESSAGE:
         return sentences
-    starts = [i for i, w in enumerate(words) if i and plain_words(w)[:1] and plain_words(w)[0] in _QUESTION_WORDS]
+    starts = [i for i, w in enumerate(words) if i and plain_words(w)[:1] and plain_words(w)[0] in QUESTION_WORDS]
     return [" ".join(words[i:]) for i in starts]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.dialogue import COMMANDS_FILE, Commands, Session
+from assistant.dialogue import CERTAIN_SURE, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SURE, Commands, Session
 from assistant.errors import InputError, OverlayError
 from assistant.intents import load_intents
 from assistant.safety import SAFETY_FILE, RedFlags
@@ -358,3 +358,30 @@ def test_a_pause_after_a_complete_question_is_shorter_than_after_an_unfinished_o
     session = Session.create()
     assert session.pause_ends_after("what is cytokine release syndrome") < session.pause_ends_after("what is")
     assert session.pause_ends_after("stop") < session.pause_ends_after("tell me about the")
+
+
+def test_a_short_question_the_guide_does_not_answer_ends_as_soon_as_one_it_does_when_heard_clearly():
+    session = Session.create()
+    complete = session.pause_ends_after("what is cytokine release syndrome", clear_voice=True)
+    # A topic the guide does not cover, and the nearest of the known out-of-scope questions.
+    assert session.pause_ends_after("can i drive after car t", clear_voice=True) == complete
+    assert session.pause_ends_after("is kymriah better than yescarta", clear_voice=True) == complete
+    # In noise the words so far are less sure ("why would odds what car good lot have flu" in babble).
+    assert session.pause_ends_after("can i drive after car t", clear_voice=False) > complete
+    # Words that name nothing yet may be the start of anything, a red-flag report among them, and
+    # a story pauses between its sentences before it comes to the question.
+    assert session.pause_ends_after("my wife", clear_voice=True) > complete
+    assert session.pause_ends_after("i have", clear_voice=True) > complete
+    assert session.pause_ends_after("hello beer", clear_voice=True) > complete
+    assert session.pause_ends_after("my wife has been through so much first chemo", clear_voice=True) > complete
+
+
+def test_a_pause_ends_a_short_question_the_matcher_would_answer_when_heard_with_certainty():
+    session = Session.create()
+    # Scores between the bar for a certain hearing and the bar for a clear one.
+    words = "how long do the modified cells keep working"
+    match = session.matcher.match(words)
+    assert CERTAIN_SURE <= match.confidence < SPOKEN_SURE and match.evidence >= SPOKEN_EVIDENCE
+    complete = session.pause_ends_after("what is cytokine release syndrome")
+    assert session.pause_ends_after(words, clear_voice=True) == complete
+    assert session.pause_ends_after(words, clear_voice=False) > complete

@@ -277,6 +277,21 @@ def test_endpointer_finds_start_and_end_of_real_speech(path, noise_db):
     assert end_at + 0.6 - 1e-9 <= decided_at <= end_at + 0.6 + 512 / SPEECH_RATE + 0.011
 
 
+@pytest.mark.parametrize("noise_db", [-65, -35])
+def test_endpointer_says_how_far_the_voice_stands_above_the_room(noise_db):
+    speech = read_wav(AUDIO / "what_are_the_side_effects.wav").samples
+    signal = noisy(speech, 1.0, 1.5, noise_db)
+    endpointer = Endpointer(trailing_silence=0.6)
+    margins = []
+    for i in range(0, len(signal), 320):
+        endpointer.feed(signal[i : i + 320])
+        margins.append(endpointer.speech_margin)
+    loudest = 10 * np.log10(np.max(np.convolve(speech.astype(np.float64) ** 2, np.ones(3200) / 3200, mode="valid")))
+    # Outside speech there is no margin; within it, the loudest 200 ms over the noise's level.
+    assert margins[0] == 0.0 and margins[-1] == 0.0
+    assert max(margins) == pytest.approx(loudest - noise_db, abs=3.0)
+
+
 def test_endpointer_ignores_steady_noise_and_short_clicks():
     rng = np.random.default_rng(1)
     signal = rng.normal(0.0, 0.003, 3 * SPEECH_RATE).astype(np.float32)
