@@ -222,14 +222,14 @@ class Session:
         if (command and command.action not in COURTESIES) or self.red_flags.check(words_so_far):
             return COMPLETE_SILENCE
         match = self.matcher.match(words_so_far, context=self.topic)
-        if match.intent and match.sure and not match.alternative and self._heard_clearly(match, "clear"):
+        outright = match.intent and match.sure and not match.alternative
+        if outright and self._heard_clearly(match, "clear"):
             return COMPLETE_SILENCE
-        if clear_voice and self._asks(tokens):
-            # A short question is complete at a lower bar too: one answered outright when heard with
-            # certainty, and one the guide does not answer ("can I drive after it"), which gets "not
-            # in my guide" however it goes on.
-            if match.out_of_scope or (match.intent and match.sure and not match.alternative and self._heard_clearly(match, "certain")):
-                return COMPLETE_SILENCE
+        # A short question is complete at a lower bar too: one answered outright when heard with
+        # certainty, and one the guide does not answer ("can I drive after it"), which gets "not in
+        # my guide" however it goes on.
+        if clear_voice and self._asks(tokens) and (match.out_of_scope or (outright and self._heard_clearly(match, "certain"))):
+            return COMPLETE_SILENCE
         return default
 
     def _asks(self, tokens: list[str]) -> bool:

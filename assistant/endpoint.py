@@ -96,7 +96,6 @@ class Endpointer:
         self._last_loud = 0
         self._start = 0
         self._last_voiced = 0
-        self._loudest = -math.inf
         self.set_trailing_silence(self.trailing_silence)
 
     def set_trailing_silence(self, seconds: float) -> None:
@@ -165,6 +164,7 @@ class Endpointer:
                 self._last_loud = frame
                 if self._loud_frames >= self.min_speech_frames:
                     self._in_speech = True
+                    self._loudest = -math.inf
                     self._start = self._candidate
                     self._last_voiced = frame
                     self._candidate = None
