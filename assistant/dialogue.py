@@ -222,13 +222,12 @@ class Session:
         if (command and command.action not in COURTESIES) or self.red_flags.check(words_so_far):
             return COMPLETE_SILENCE
         match = self.matcher.match(words_so_far, context=self.topic)
-        outright = match.intent and match.sure and not match.alternative
-        if outright and self._heard_clearly(match, "clear"):
+        if self._outright(match, "clear"):
             return COMPLETE_SILENCE
         # A short question is complete at a lower bar too: one answered outright when heard with
         # certainty, and one the guide does not answer ("can I drive after it"), which gets "not in
         # my guide" however it goes on.
-        if clear_voice and self._asks(tokens) and (match.out_of_scope or (outright and self._heard_clearly(match, "certain"))):
+        if clear_voice and self._asks(tokens) and (match.out_of_scope or self._outright(match, "certain")):
             return COMPLETE_SILENCE
         return default
 
@@ -338,12 +337,15 @@ class Session:
         clear = {}
         for alternative in alternatives[:TOPIC_ALTERNATIVES]:
             match = self.matcher.match(alternative, context=self.topic)
-            if (
-                match.intent and match.sure and not match.alternative and self._heard_clearly(match, "clear")
-                and len(set(match.tokens)) >= ALTERNATIVE_WORDS
-            ):  # fmt: skip
+            if self._outright(match, "clear") and len(set(match.tokens)) >= ALTERNATIVE_WORDS:
                 clear.setdefault(match.intent, match)
         return next(iter(clear.values())) if len(clear) == 1 else None
+
+    @classmethod
+    def _outright(cls, match: Match, hearing: str) -> bool:
+        """Whether a match heard this way is answered without asking back: one topic, sure, no
+        close second, and past the spoken bar."""
+        return bool(match.intent and match.sure and not match.alternative and cls._heard_clearly(match, hearing))
 
     @staticmethod
     def _heard_clearly(match: Match, hearing: str) -> bool:

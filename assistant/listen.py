@@ -271,8 +271,8 @@ class HandsFree:
         tone: Tone = getattr(self.tones, name)
         return tone.sound(self.session.voice.volume)
 
-    def _listening_tone(self, microphone: Microphone) -> None:
-        """Play "speak now", then forget what the microphone heard of it."""
+    def _listening_tone(self) -> None:
+        """Play "speak now" and wait for the room's echo of it; the caller then clears the microphone."""
         sound = self._tone("listening")
         if sound is None:
             return
@@ -283,7 +283,6 @@ class HandsFree:
         if not speak_or_show(lambda: self.speaker.play(sound), self.speaker.stop, cannot_play):
             self.options.speak = False
         time.sleep(TONE_ECHO)
-        microphone.clear()
 
     def _next_question(self, microphone: Microphone, prompt: str, timeout: float | None = None) -> Transcript | None:
         """The next utterance; None when nothing was said within `timeout` seconds."""
@@ -291,7 +290,7 @@ class HandsFree:
         # after it, while its echo dies away; the "speak now" tone, when there is one, fills that time.
         answered = time.monotonic()
         if not self.options.push_to_talk:
-            self._listening_tone(microphone)
+            self._listening_tone()
         time.sleep(max(0.0, self.options.tail - (time.monotonic() - answered)))
         microphone.clear()
         self.captions.status(prompt)
@@ -306,7 +305,7 @@ class HandsFree:
         self.captions.status("Press Enter, ask your question, then press Enter again.")
         if not sys.stdin.readline():
             raise KeyboardInterrupt
-        self._listening_tone(microphone)
+        self._listening_tone()
         microphone.clear()
         done = threading.Event()
         threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
