@@ -25,8 +25,6 @@ import queue
 import random
 import shutil
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -37,6 +35,7 @@ import numpy as np
 
 from ..audio import SPEECH_RATE
 from ..errors import AudioError
+from .listener import TREND_S, Listener, Sampler, is_listening, is_reply, trend
 from .noise import SEED, fan_hum, mix, monitor_beeps
 from .questions import load_dev_set, spoken_selection
 from .voices import JOE, JOE_FAST, VoiceCache
@@ -70,8 +69,6 @@ GOODBYES = ("goodbye", "that's all, thank you", "no more questions")
 the same draw said again is heard the same way."""
 SAMPLES = 120
 """Memory samples over a run (at most one a second)."""
-TREND_S = 600.0
-"""Shortest span over which a trend of memory is given: over less, start-up growth hides it."""
 
 
 @dataclass(frozen=True)
@@ -130,91 +127,6 @@ class Exchange:
     """From the start of the item until the listener listened again."""
 
 
-class _Listener:
-    """`assistant listen --json` in a process of its own, its lines read as they come."""
-
-    def __init__(self, engine: str, errors: Callable[[str], None]):
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "listen", "--json", "--engine", engine],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.lines: queue.Queue = queue.Queue()
-        """Its JSON lines, then None when its output ends."""
-        self._error = errors
-        threading.Thread(target=self._read_stdout, name="soak-stdout", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name="soak-stderr", daemon=True).start()
-
-    def _read_stdout(self) -> None:
-        for line in self.process.stdout:
-            try:
-                self.lines.put(json.loads(line))
-            except json.JSONDecodeError:
-                self._error(f"not a JSON line on stdout: {line.rstrip()!r}")
-        self.lines.put(None)
-
-    def _read_stderr(self) -> None:
-        for line in self.process.stderr:
-            self._error(f"stderr: {line.rstrip()}")
-
-    def end(self) -> int:
-        """Its exit status, ending it first if it still runs."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
-
-
-class _Sampler:
-    """Samples a process's resident memory and CPU time at a fixed interval, from /proc."""
-
-    def __init__(self, pid: int, origin: float, interval: float):
-        self.pid, self.origin, self.interval = pid, origin, interval
-        self.samples: list[tuple[float, float, float]] = []
-        """(seconds since origin, resident MB, CPU seconds)."""
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="soak-memory", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            sample = self._sample()
-            if sample is None:
-                return
-            self.samples.append(sample)
-            if self._done.wait(self.interval):
-                return
-
-    def _sample(self) -> tuple[float, float, float] | None:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return None
-        rss = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), None)
-        if rss is None:  # a process that has exited but not been waited for
-            return None
-        # utime and stime are fields 14 and 15; the command name before them may hold spaces.
-        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
-        cpu = (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
-        return round(time.monotonic() - self.origin, 1), round(int(rss) / 1024, 1), round(cpu, 2)
-
-    def stop(self) -> None:
-        self._done.set()
-        self._thread.join(5)
-
-
-def _is_listening(line: dict) -> bool:
-    return line.get("status", "").startswith("Listening.")
-
-
-def _is_reply(line: dict) -> bool:
-    return "status" not in line
-
-
 def check_virtual_microphone() -> None:
     """Raise AudioError unless the environment's PulseAudio server has the virtual microphone."""
     missing = [tool for tool in ("pactl", "pacat") if shutil.which(tool) is None]
@@ -254,7 +166,7 @@ class _Soak:
         """Tracks at unit power."""
         self.exchanges: list[Exchange] = []
         self.errors: list[dict] = []
-        self.listener: _Listener | None = None
+        self.listener: Listener | None = None
         self.ended = False
         """Whether the listener's output has ended."""
         self.said_goodbye = False
@@ -266,13 +178,13 @@ class _Soak:
             print(f"  ERROR at {at:.1f} s: {message}", flush=True)
 
     def run(self, seconds: float) -> dict:
-        self.listener = _Listener(self.engine, self.error)
+        self.listener = Listener(self.engine, self.error)
         origin = self.listener.started
-        sampler = _Sampler(self.listener.process.pid, origin, max(1.0, seconds / SAMPLES))
+        sampler = Sampler(self.listener.process.pid, origin, max(1.0, seconds / SAMPLES))
         warm_at = None
         startup = 0.0
         try:
-            ok = self._take(Exchange(0.0, "start", None, "quiet"), _is_listening, LISTEN_AGAIN_S) is not None
+            ok = self._take(Exchange(0.0, "start", None, "quiet"), is_listening, LISTEN_AGAIN_S) is not None
             startup = time.monotonic() - origin
             deadline = time.monotonic() + seconds
             steps = itertools.cycle(enumerate(CYCLE))
@@ -331,13 +243,13 @@ class _Soak:
         first = self._take(exchange, lambda line: True, HEARD_S)
         if first is None:
             return self._done(exchange, not self.ended)
-        if _is_reply(first):
+        if is_reply(first):
             said_stop = None
             if stop_after is not None and len(first["answer"].split()) >= STOP_WORDS:
                 time.sleep(stop_after)
                 self._play(self.voices.speech("stop", JOE))
                 said_stop = time.monotonic()
-            if self._take(exchange, _is_listening, LISTEN_AGAIN_S) is None:
+            if self._take(exchange, is_listening, LISTEN_AGAIN_S) is None:
                 return self._done(exchange, False)
             if said_stop is not None:
                 # The listener tells no one that it stopped; that it listens again so soon shows it.
@@ -348,7 +260,7 @@ class _Soak:
         """The listener's lines until it has said nothing for `quiet` seconds, each answer waited
         for until the listener listens again; False when it does not, or ends."""
         while (line := self._take(exchange, lambda line: True, quiet)) is not None:
-            if _is_reply(line) and self._take(exchange, _is_listening, LISTEN_AGAIN_S) is None:
+            if is_reply(line) and self._take(exchange, is_listening, LISTEN_AGAIN_S) is None:
                 return False
         return not self.ended
 
@@ -358,7 +270,7 @@ class _Soak:
         for goodbye in GOODBYES:
             self._play(self.voices.speech(goodbye, JOE))
             # Misheard, "goodbye" gets a reply and the listener listens again: it is put another way.
-            if self._take(exchange, _is_listening, GOODBYE_S) is None:
+            if self._take(exchange, is_listening, GOODBYE_S) is None:
                 break
         if not self.ended:
             self.error(f"the listener did not end within {GOODBYE_S:g} s of 'goodbye' put {len(GOODBYES)} ways")
@@ -389,7 +301,7 @@ class _Soak:
                 self.ended = True
                 return None
             status = line.get("status", "")
-            if _is_reply(line):
+            if is_reply(line):
                 exchange.replies.append(line)
             elif status.startswith("Cannot speak"):
                 self.error(status)
@@ -415,7 +327,7 @@ class _Soak:
         if player.returncode != 0:
             raise AudioError(f"pacat could not play into the virtual microphone: {err.decode(errors='replace').strip()}")
 
-    def _numbers(self, seconds: float, startup: float, sampler: _Sampler, warm_at: float | None) -> dict:
+    def _numbers(self, seconds: float, startup: float, sampler: Sampler, warm_at: float | None) -> dict:
         samples = sampler.samples
         replies = [reply for exchange in self.exchanges for reply in exchange.replies]
         if warm_at is None:  # shorter than a cycle: from the first reply on
@@ -429,11 +341,11 @@ class _Soak:
             "end_mb": samples[-1][1] if samples else None,
             "peak_mb": max((mb for _, mb, _ in samples), default=None),
             "growth_mb": round(warm[-1][1] - warm[0][1], 1) if warm else None,
-            "trend_mb_per_hour": _trend(warm),
+            "trend_mb_per_hour": trend(warm),
             # The first long answer ("tell me more" on a whole section) raises memory once, to a
             # level it then keeps; it may come cycles after the first. The second half of the run
             # tells a high-water mark from a leak.
-            "second_half_trend_mb_per_hour": _trend([s for s in warm if s[0] >= warm[-1][0] / 2]),
+            "second_half_trend_mb_per_hour": trend([s for s in warm if s[0] >= warm[-1][0] / 2]),
         }
         elapsed = samples[-1][0] if samples else 0.0
         return {
@@ -454,14 +366,6 @@ class _Soak:
             "cpu_percent": round(100 * samples[-1][2] / elapsed, 1) if samples and elapsed else None,
             "errors": self.errors,
         }
-
-
-def _trend(samples: list[tuple[float, float, float]]) -> float | None:
-    """Least-squares slope of resident memory, in MB per hour."""
-    if len(samples) < 2 or samples[-1][0] - samples[0][0] < TREND_S:
-        return None
-    times, mb = np.array([s[0] for s in samples]), np.array([s[1] for s in samples])
-    return round(float(np.polyfit(times, mb, 1)[0]) * 3600, 1)
 
 
 def _describe(exchange: Exchange) -> str:
@@ -503,11 +407,11 @@ def _print_summary(numbers: dict) -> None:
     shown = samples[::step] + ([samples[-1]] if samples and (len(samples) - 1) % step else [])
     print("resident memory of the listener (MB): " + ", ".join(f"{mb:g} at {t:g} s" for t, mb in shown))
     if memory["warm_mb"] is not None:
-        trend = memory["trend_mb_per_hour"]
+        slope = memory["trend_mb_per_hour"]
         print(
             f"  from {memory['warm_mb']:g} MB at {memory['warm_at_s']:g} s (after the first cycle, or the first reply) "
             f"to {memory['end_mb']:g} MB: growth {memory['growth_mb']:+g} MB, peak {memory['peak_mb']:g} MB, "
-            + (f"trend {trend:+g} MB/hour" if trend is not None else f"no trend over less than {TREND_S:g} s")
+            + (f"trend {slope:+g} MB/hour" if slope is not None else f"no trend over less than {TREND_S:g} s")
         )
         late = memory["second_half_trend_mb_per_hour"]
         if late is not None:
