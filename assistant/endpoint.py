@@ -40,9 +40,10 @@ class Endpointer:
     quietest frame: in babble the quietest frames lie far below the noise, and speech would
     never seem to end. Speech starts when the level over 50 ms stays `start_margin` dB above the
     background for `min_speech` seconds (with gaps of at most `max_gap`); the reported start is
-    the first of those frames. Speech ends when the level over 200 ms has stayed below
+    the first of those frames. Speech ends when the level over 50 ms has stayed below
     `continue_margin` dB above the background for `trailing_silence` seconds, counted from the
-    end of the last voiced frame, or `max_utterance` seconds after it started. During speech the
+    end of the last voiced frame, or `max_utterance` seconds after it started. The loudness of
+    the speech (`speech_margin`) is that of its loudest 200 ms. During speech the
     background only rises, to the quietest tenth of the last `floor_window` seconds, so that a
     lasting rise of noise ends. Nothing starts before `warm_up` seconds of background.
     """
@@ -179,9 +180,11 @@ class Endpointer:
             self._floor = max(self._floor, float(np.percentile(self._heard, 10)))
         long = 10.0 * math.log10(sum(recent) / len(recent))
         self._loudest = max(self._loudest, long)
-        if long >= self._floor + self.continue_margin:
-            # The 200 ms average lags the signal: the voice itself stopped somewhat earlier.
-            self._last_voiced = max(frame - self.LONG_FRAMES // 2, self._start)
+        if short >= self._floor + self.continue_margin:
+            # Where the voice was last heard, from the 50 ms level: the 200 ms one stays above the
+            # margin for most of its length after a loud voice stops, and the pause that ends a
+            # question started about 60 ms late (measured on the spoken development questions).
+            self._last_voiced = max(frame - self.SHORT_FRAMES // 2, self._start)
         if frame - self._last_voiced >= self.trailing_frames:
             self._in_speech = False
             return SpeechEvent("end", self._seconds(self._last_voiced + 1), "silence")

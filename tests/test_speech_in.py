@@ -272,7 +272,8 @@ def test_endpointer_finds_start_and_end_of_real_speech(path, noise_db):
     assert [(kind, reason) for kind, _, reason, _ in events] == [("start", ""), ("end", "silence")]
     (_, start_at, _, _), (_, end_at, _, decided_at) = events
     assert abs(start_at - before) <= 0.1
-    assert abs(end_at - end) <= 0.1
+    # Within 30 ms in quiet; under noise a soft last consonant (the "k" of "joke") may go unheard.
+    assert abs(end_at - end) <= (0.05 if noise_db < -50 else 0.15)
     # The decision waits for the trailing silence, and not much longer.
     assert end_at + 0.6 - 1e-9 <= decided_at <= end_at + 0.6 + 512 / SPEECH_RATE + 0.011
 
