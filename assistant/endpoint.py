@@ -105,6 +105,11 @@ class Endpointer:
         self.trailing_frames = max(1, round(seconds * SPEECH_RATE / self.FRAME))
 
     @property
+    def ends_after(self) -> float:
+        """Seconds of pause that end the speech in progress, as set now."""
+        return self.trailing_frames * self.FRAME / SPEECH_RATE
+
+    @property
     def pause(self) -> float:
         """Seconds since the voice was last heard, while in speech; 0 otherwise."""
         return (self._frame - 1 - self._last_voiced) * self.FRAME / SPEECH_RATE if self._in_speech else 0.0
@@ -204,6 +209,10 @@ CLEAR_VOICE = 25.0
 be trusted (`pause_ends_after`'s `clear_voice`). On the spoken development questions (Piper): 26-54 dB
 in quiet and 25-37 dB over a fan once suppressed; 8-29 dB, mostly under 23, in babble at 10 dB, and
 9-34 dB (half under 25) over a TV-like mix at 10 dB."""
+SETTLE_AHEAD = 0.15
+"""Seconds before a pause would end the question at which the recognizer's final transcript is
+taken already, so that it is ready when the pause does end (PocketSphinx's final pass takes 50-150
+ms); if the voice comes back instead, the recognizer hears the utterance again from its start."""
 WORD_MARGIN = 0.15
 """Seconds around the speech the endpointer heard within which a recognized word still counts."""
 
@@ -237,6 +246,8 @@ def listen(
     recent = np.zeros(0, dtype=np.float32)  # the latest samples before speech starts
     received = 0
     speaking = False
+    utterance: list[np.ndarray] = []  # what the recognizer heard of this utterance, to be heard again
+    settled: Transcript | None = None  # the final transcript taken during a pause
     shown = ""
     pause_checked = False
     for block in blocks:
@@ -252,16 +263,25 @@ def listen(
                 continue
             speaking = True
             first = max(round((start - origin - pre_roll) * SPEECH_RATE), received - len(recent))
-            recognizer.accept(to_pcm16(recent[first - (received - len(recent)) :]))
+            block = recent[first - (received - len(recent)) :]
             fed_from, speech_start = origin + first / SPEECH_RATE, start
-        else:
+        utterance.append(block)
+        if settled is None:
             recognizer.accept(to_pcm16(block))
         end = next((e for e in events if e.kind == "end"), None)
         if end is not None:
             # Words the recognizer made of the room's sound before the speech or during the
             # trailing silence after it ("... my healthy cells are the" in babble) are not the question.
             speech_end = end.time - fed_from + WORD_MARGIN if end.reason == "silence" else None
-            return recognizer.within(recognizer.final(), speech_start - fed_from - WORD_MARGIN, speech_end)
+            heard = settled if settled is not None else recognizer.final()
+            return recognizer.within(heard, speech_start - fed_from - WORD_MARGIN, speech_end)
+        if settled is not None:
+            if endpointer.pause >= PAUSE_CHECK:
+                continue
+            # The voice came back: the transcript taken in the pause is not the question.
+            recognizer.reset()
+            recognizer.accept(to_pcm16(np.concatenate(utterance)))
+            settled = None
         if on_partial is not None and (text := recognizer.partial()) != shown:
             shown = text
             on_partial(text)
@@ -274,4 +294,8 @@ def listen(
                 pause_checked = True
                 clear = endpointer.speech_margin >= CLEAR_VOICE
                 endpointer.set_trailing_silence(pause_ends_after(recognizer.partial(), clear))
-    return recognizer.final() if speaking else None
+        if endpointer.pause >= max(PAUSE_CHECK, endpointer.ends_after - SETTLE_AHEAD):
+            settled = recognizer.final()
+    if not speaking:
+        return None
+    return settled if settled is not None else recognizer.final()

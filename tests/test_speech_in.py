@@ -535,6 +535,31 @@ def test_a_pause_after_an_unfinished_question_is_waited_out(sphinx):
     assert heard.text == "what is cytokine release syndrome"
 
 
+def test_a_question_that_goes_on_after_its_transcript_was_taken_is_heard_whole(sphinx):
+    speech = read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav").samples
+    words = sphinx.transcribe(speech).words
+    split = int(words[1].end * SPEECH_RATE)  # after "what is"
+    # A pause long enough for the final transcript to be taken (0.45 s), as heard through the
+    # endpointer's lag, but short of the 0.6 s that end the question.
+    pause = np.zeros(int(0.58 * SPEECH_RATE), np.float32)
+    signal = noisy(np.concatenate([speech[:split], pause, speech[split:]]), 1.0, 2.0, -60)
+    settled = []
+    final = sphinx.final
+
+    def taken() -> Transcript:
+        settled.append(final())
+        return settled[-1]
+
+    sphinx.final = taken
+    try:
+        heard = listen(_stream_blocks(signal), sphinx, Endpointer(trailing_silence=0.6))
+    finally:
+        del sphinx.final
+    assert [t.text for t in settled] == ["what is", "what is cytokine release syndrome"]
+    assert heard.text == "what is cytokine release syndrome"
+    assert heard.words[0].start == pytest.approx(settled[0].words[0].start, abs=0.05)
+
+
 def test_the_language_model_is_made_once_and_read_from_the_cache_after(tmp_path):
     import pocketsphinx
 
