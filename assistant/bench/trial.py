@@ -99,15 +99,24 @@ def ask_spoken(
     alone, to find when a microphone's endless stream would have been cut: that is the latency
     a patient would see, though the transcript then misses what the recognizer would have heard
     until that moment.
+
+    The stream is fed faster than real time. Work that takes longer than the audio it follows (the
+    final transcript taken during a pause) would put a live listener behind the microphone: that
+    lag, at the block that ended the question, is added to the latencies.
     """
     heard_until = min(len(stream), int((speech_end + PAD_AFTER) * SPEECH_RATE))
     consumed = 0
     exhausted_at = 0.0
+    handed: list[tuple[float, float]] = []  # when each block was handed over, and how far behind a live stream
 
     def blocks() -> Iterator[np.ndarray]:
         nonlocal consumed, exhausted_at
+        behind = 0.0
         for start in range(0, heard_until, BLOCK):
+            if handed:
+                behind = max(0.0, behind + time.perf_counter() - handed[-1][0] - BLOCK / SPEECH_RATE)
             consumed = min(start + BLOCK, heard_until)
+            handed.append((time.perf_counter(), behind))
             yield stream[start:consumed]
         exhausted_at = time.perf_counter()
 
@@ -133,6 +142,7 @@ def ask_spoken(
                 break
     else:
         heard_from = endpointer.decided_at
+        heard_from -= next((behind for at, behind in reversed(handed) if at <= heard_from), 0.0)
     end = endpointer.end
     endpoint_s = intent_s = first_audio_s = None
     if end is None:
