@@ -45,6 +45,14 @@ def find_phrases(tokens: list[str], phrases) -> list[tuple[int, tuple[str, ...]]
     )
 
 
+def _dictionary_path() -> Path | None:
+    """The US English pronouncing dictionary inside the pocketsphinx package; None without it."""
+    spec = importlib.util.find_spec("pocketsphinx")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(spec.submodule_search_locations[0]) / "model" / "en-us" / "cmudict-en-us.dict"
+
+
 def pronouncing_dictionary() -> dict[str, list[str]]:
     """The US English pronouncing dictionary inside the pocketsphinx package: word -> its lines
     ("word PH ONES", and "word(2) PH ONES" for alternates); empty when pocketsphinx is not
@@ -52,10 +60,9 @@ def pronouncing_dictionary() -> dict[str, list[str]]:
 
     Not cached: the table takes about 30 MB, and only building a PocketSphinx model needs it.
     """
-    spec = importlib.util.find_spec("pocketsphinx")
-    if spec is None or not spec.submodule_search_locations:
+    path = _dictionary_path()
+    if path is None:
         return {}
-    path = Path(spec.submodule_search_locations[0]) / "model" / "en-us" / "cmudict-en-us.dict"
     entries: dict[str, list[str]] = defaultdict(list)
     with path.open(encoding="utf-8") as lines:
         for line in lines:
@@ -70,8 +77,13 @@ def english_words() -> frozenset[str]:
 
     Read when a text holds a word the guide lacks (the overlay's uncovered topics do, so in practice
     at start-up); a word found here is never "corrected"."""
+    path = _dictionary_path()
+    if path is None:
+        return frozenset()
     try:
-        return frozenset(pronouncing_dictionary())
+        # Only the words, not the whole table: 0.08 s instead of 0.34 s, at every start.
+        with path.open(encoding="utf-8") as lines:
+            return frozenset(line.split(" ", 1)[0].split("(")[0] for line in lines)
     except OSError as exc:
         _LOGGER.warning("no English word list (%s); typo correction may change ordinary words", exc)
         return frozenset()

@@ -29,7 +29,7 @@ from assistant.speech_in import (
     make_recognizer,
 )
 from assistant.speech_in.pocketsphinx_engine import ALTERNATIVES
-from assistant.text import spoken_words
+from assistant.text import english_words, pronouncing_dictionary, spoken_words
 
 DATA = Path(__file__).parent / "data"
 AUDIO = DATA / "audio"
@@ -558,6 +558,13 @@ def test_a_question_that_goes_on_after_its_transcript_was_taken_is_heard_whole(s
     assert [t.text for t in settled] == ["what is", "what is cytokine release syndrome"]
     assert heard.text == "what is cytokine release syndrome"
     assert heard.words[0].start == pytest.approx(settled[0].words[0].start, abs=0.05)
+
+
+def test_the_english_word_list_is_the_pronouncing_dictionarys_words():
+    words = english_words()
+    assert words == frozenset(pronouncing_dictionary())
+    # Alternate pronunciations ("read(2)") count as the word itself.
+    assert "read" in words and not any("(" in word for word in words)
 
 
 def test_the_language_model_is_made_once_and_read_from_the_cache_after(tmp_path):
