@@ -91,15 +91,14 @@ class Matcher:
         self._language = intent_set.language
         # Keyed by their words as a question is split into them ("car t's" -> "car ts"), or never found.
         self._heard_as = {" ".join(plain_words(heard)): meant for heard, meant in intent_set.vocabulary.heard_as.items()}
-        self._max_heard = max((len(p.split()) for p in self._heard_as), default=1)
+        self._heard_phrases = _Phrases.of(self._heard_as)
         synonyms = {" ".join(plain_words(variant)): meant for variant, meant in intent_set.vocabulary.synonyms.items()}
         self._synonyms = {
             self._stem(variant): self._stem(meant.split()[-1])
             for variant, meant in synonyms.items()
             if len(variant.split()) == 1
         }
-        self._phrase_synonyms = {v: m for v, m in synonyms.items() if len(v.split()) > 1}
-        self._max_synonym = max((len(p.split()) for p in self._phrase_synonyms), default=1)
+        self._phrase_synonyms = _Phrases.of({v: m for v, m in synonyms.items() if len(v.split()) > 1})
         self._known_words = self._collect_known_words()
         self._guide_words = {w for intent in intent_set for w in plain_words(intent.passage + " " + intent.name)}
         self._sound_alikes = self._collect_sound_alikes()
@@ -164,9 +163,9 @@ class Matcher:
         """Lower-case words of a question: misheard phrases replaced, split words rejoined, typos
         corrected, words that together sound like a guide word replaced by it, then multi-word
         synonyms replaced by the guide's words."""
-        heard = _replace_phrases(plain_words(text), self._heard_as, self._max_heard)
+        heard = self._heard_phrases.replace(plain_words(text))
         corrected = [self._correct(w) for w in self._join_split_words(heard)]
-        return _replace_phrases(self._replace_sound_alikes(corrected), self._phrase_synonyms, self._max_synonym)
+        return self._phrase_synonyms.replace(self._replace_sound_alikes(corrected))
 
     def _replace_sound_alikes(self, tokens: list[str]) -> list[str]:
         """Replace runs of two to four words that sound like one of the guide's words ("new row
@@ -363,20 +362,39 @@ def _no_answer(scores: dict[str, float], stems: list[str], out_of_scope: bool) -
     return Match(None, round(1 - best_in_scope, 3), tokens=stems, out_of_scope=out_of_scope)
 
 
-def _replace_phrases(tokens: list[str], table: dict[str, str], longest: int) -> list[str]:
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        for size in range(min(longest, len(tokens) - i), 0, -1):
-            meant = table.get(" ".join(tokens[i : i + size]))
-            if meant is not None:
-                out.extend(meant.split())
-                i += size
-                break
-        else:
-            out.append(tokens[i])
-            i += 1
-    return out
+@dataclass(frozen=True)
+class _Phrases:
+    """Phrases to be replaced by what they mean, looked up by their first word: every sample of
+    every intent passes through these tables when the matcher is built, so each try counts."""
+
+    meanings: dict[str, str]
+    """Phrase (words joined by spaces) -> what it means."""
+    sizes: dict[str, tuple[int, ...]]
+    """First word -> the lengths of the phrases it starts, longest first."""
+
+    @classmethod
+    def of(cls, meanings: dict[str, str]) -> _Phrases:
+        sizes: dict[str, set[int]] = defaultdict(set)
+        for phrase in meanings:
+            if words := phrase.split():
+                sizes[words[0]].add(len(words))
+        return cls(meanings, {word: tuple(sorted(found, reverse=True)) for word, found in sizes.items()})
+
+    def replace(self, tokens: list[str]) -> list[str]:
+        """`tokens` with each phrase replaced by its meaning, the longest phrase first."""
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in self.sizes.get(tokens[i], ()):
+                meant = self.meanings.get(" ".join(tokens[i : i + size])) if i + size <= len(tokens) else None
+                if meant is not None:
+                    out.extend(meant.split())
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
 
 
 @lru_cache(maxsize=4096)
