@@ -211,8 +211,9 @@ in quiet and 25-37 dB over a fan once suppressed; 8-29 dB, mostly under 23, in b
 9-34 dB (half under 25) over a TV-like mix at 10 dB."""
 SETTLE_AHEAD = 0.15
 """Seconds before a pause would end the question at which the recognizer's final transcript is
-taken already, so that it is ready when the pause does end (PocketSphinx's final pass takes 50-150
-ms); if the voice comes back instead, the recognizer hears the utterance again from its start."""
+taken already, so that it is ready when the pause does end (PocketSphinx's final pass took 60-160
+ms a question, measured with both cores busy); if the voice comes back instead, the recognizer
+hears the utterance again from its start."""
 WORD_MARGIN = 0.15
 """Seconds around the speech the endpointer heard within which a recognized word still counts."""
 

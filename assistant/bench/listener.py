@@ -19,7 +19,7 @@ TREND_S = 600.0
 """Shortest span over which a trend of memory is given: over less, start-up growth hides it."""
 
 
-class Listener:
+class ListenerProcess:
     """`assistant listen --json` in a process of its own, its lines read as they come."""
 
     def __init__(self, engine: str, errors: Callable[[str], None]):

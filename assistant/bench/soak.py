@@ -35,7 +35,7 @@ import numpy as np
 
 from ..audio import SPEECH_RATE
 from ..errors import AudioError
-from .listener import TREND_S, Listener, Sampler, is_listening, is_reply, trend
+from .listener import TREND_S, ListenerProcess, Sampler, is_listening, is_reply, trend
 from .noise import SEED, fan_hum, mix, monitor_beeps
 from .questions import load_dev_set, spoken_selection
 from .voices import JOE, JOE_FAST, VoiceCache
@@ -166,7 +166,7 @@ class _Soak:
         """Tracks at unit power."""
         self.exchanges: list[Exchange] = []
         self.errors: list[dict] = []
-        self.listener: Listener | None = None
+        self.listener: ListenerProcess | None = None
         self.ended = False
         """Whether the listener's output has ended."""
         self.said_goodbye = False
@@ -178,7 +178,7 @@ class _Soak:
             print(f"  ERROR at {at:.1f} s: {message}", flush=True)
 
     def run(self, seconds: float) -> dict:
-        self.listener = Listener(self.engine, self.error)
+        self.listener = ListenerProcess(self.engine, self.error)
         origin = self.listener.started
         sampler = Sampler(self.listener.process.pid, origin, max(1.0, seconds / SAMPLES))
         warm_at = None
