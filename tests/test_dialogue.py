@@ -3,6 +3,7 @@ import pytest
 from assistant.dialogue import CERTAIN_SURE, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SURE, Commands, Session
 from assistant.errors import InputError, OverlayError
 from assistant.intents import load_intents
+from assistant.matching import CLEAR_QUESTION
 from assistant.safety import SAFETY_FILE, RedFlags
 from assistant.settings import RATE_MIN
 
@@ -346,6 +347,18 @@ def test_a_question_heard_with_certainty_is_answered_when_the_typed_bar_is_sure(
     # Certain words do not make the guide answer what it does not hold, nor frame words a topic.
     assert Session.create().respond("can i drive after car t", hearing="certain").outcome == "unknown"
     assert Session.create().respond("does it take", hearing="certain").intent is None
+
+
+def test_a_first_question_heard_with_certainty_is_answered_though_its_words_are_in_every_topic():
+    # "car", "t" and "therapy" weigh next to nothing, but the question is one of the topic's own samples.
+    session = Session.create()
+    match = session.matcher.match("what is car t therapy")
+    assert match.confidence >= CLEAR_QUESTION and match.evidence < SPOKEN_EVIDENCE
+    assert session.respond("what is car t therapy", hearing="certain").intent == "what-is-car-t-cell-therapy"
+    # Heard only clearly, the words may not be what was said.
+    assert Session.create().respond("what is car t therapy", hearing="clear").outcome == "confirm"
+    complete = session.pause_ends_after("what is cytokine release syndrome")
+    assert Session.create().pause_ends_after("how does it work", clear_voice=True) == complete
 
 
 def test_a_spoken_match_of_frame_words_only_is_asked_back():
