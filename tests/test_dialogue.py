@@ -181,10 +181,19 @@ def test_a_report_of_two_symptoms_is_urgent_when_the_first_was_misheard():
     assert reply.urgent and "contact your care team now" in reply.answer
 
 
-@pytest.mark.parametrize("question", ["what if i can't breathe after the infusion", "what if i get a fever tonight"])
+@pytest.mark.parametrize(
+    "question",
+    ["what if i can't breathe after the infusion", "what if i get a fever tonight", "can the treatment make me confused",
+     "will it make her confused"],
+)
 def test_hypothetical_questions_are_not_urgent(question):
     _, (reply,) = script([question])
     assert not reply.urgent
+
+
+def test_a_report_that_a_medicine_made_someone_ill_is_urgent_though_make_me_asks_in_a_question():
+    assert script(["the pills made me confused this morning"])[1][0].urgent
+    assert script(["could you help my wife cant breathe"])[1][0].urgent
 
 
 def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_answer():
