@@ -285,6 +285,14 @@ class Matcher:
         union = sum(weights.values()) + sum(self._idf.get(s, 0.0) for s in sample if s not in weights)
         return shared / union if union else 0.0
 
+    def nearest_sample(self, question: str) -> float:
+        """How close a question comes to the nearest sample of any intent or known out-of-scope
+        question, by the weighted overlap `_fit` uses: 1 for a question worded as a sample is,
+        near 0 for one that shares no telling word with any."""
+        weights = self._weights(self.stems(question))
+        samples = (sample for key_samples in self._samples.values() for sample in key_samples)
+        return max((self._fit(weights, sample) for sample in samples), default=0.0) if weights else 0.0
+
     def match(self, question: str, context: str | None = None) -> Match:
         """Best intent for a question; `context` is the previous intent, for follow-ups like "how long does that take".
 

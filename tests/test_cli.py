@@ -286,6 +286,10 @@ def test_bench_prints_accuracy_for_each_question_set():
         assert scores["questions"] >= 150
         assert 0.5 <= scores["in_scope_accuracy"] <= 1.0
     assert 0 < numbers["latency_p50_ms"] <= numbers["latency_p95_ms"] <= numbers["latency_max_ms"]
+    # The questions far from every sample are a part of each set, scored apart.
+    assert set(numbers["far_from_samples"]) == set(numbers["sets"])
+    for name, far in numbers["far_from_samples"].items():
+        assert 0 < far["questions"] < numbers["sets"][name]["questions"]
 
 
 def test_another_guide_answers_and_still_flags_red_flags_without_this_guides_notes():

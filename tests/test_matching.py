@@ -75,6 +75,13 @@ def test_confidence_is_in_unit_range_and_higher_for_clear_questions():
     assert 0.0 <= vague.confidence <= clear.confidence <= 1.0
 
 
+def test_nearness_to_the_samples_is_whole_for_a_sample_and_nothing_for_a_question_that_shares_no_telling_word():
+    sample = INTENTS["cytokine-release-syndrome"].samples[0]
+    assert MATCHER.nearest_sample(sample) == pytest.approx(1.0)
+    assert MATCHER.nearest_sample("what colour is the sky on mars") == 0.0
+    assert 0.0 < MATCHER.nearest_sample("is the immune stuff dangerous for old people") < 0.5
+
+
 def test_follow_up_uses_the_previous_topic():
     assert MATCHER.match("what are the symptoms of it", context="neurological-effects").intent == "neurological-effects"
     assert MATCHER.match("what are the symptoms of it", context="cytokine-release-syndrome").intent == "cytokine-release-syndrome"

@@ -100,6 +100,17 @@ def evaluate(session: Session, dev_set: list[DevQuestion]) -> TextScores:
     return score(dev_set, replies)
 
 
+FAR_FROM_SAMPLES = 0.5
+"""A question is far from the samples when no sample of any topic (or known out-of-scope question)
+shares half of its telling words, by weight (`Matcher.nearest_sample`): there the matcher must
+generalize rather than recognize a phrasing. About a quarter to a third of each set is that far."""
+
+
+def far_from_samples(session: Session, dev_set: list[DevQuestion]) -> list[DevQuestion]:
+    """The rows, red-flag reports left out, whose questions are far from every sample."""
+    return [r for r in dev_set if not r.urgent and session.matcher.nearest_sample(r.question) < FAR_FROM_SAMPLES]
+
+
 def score(dev_set: list[DevQuestion], replies: list[Reply | None]) -> TextScores:
     """How the replies do against the development rows; None is a question that got no reply
     (nothing was heard), which rejects an out-of-scope question and misses any other."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..dialogue import Session
 from ..intents import load_intents
 from ..safety import RedFlags
-from .questions import QUESTION_SETS, evaluate, load_dev_set
+from .questions import FAR_FROM_SAMPLES, QUESTION_SETS, evaluate, far_from_samples, load_dev_set
 
 
 def run_text_bench(
@@ -31,6 +31,7 @@ def run_text_bench(
     ready = time.perf_counter()
     questions = {name: load_dev_set(path) for name, path in sets.items()}
     scores = {name: evaluate(session, rows) for name, rows in questions.items()}
+    far = {name: evaluate(session, far_from_samples(session, rows)) for name, rows in questions.items()}
     latencies = []
     for _ in range(rounds):
         for row in (row for rows in questions.values() for row in rows):
@@ -41,6 +42,8 @@ def run_text_bench(
     latencies.sort()
     numbers = {
         "sets": {name: {k: v for k, v in asdict(s).items() if k != "misses"} for name, s in scores.items()},
+        "far_from_samples": {name: {k: v for k, v in asdict(s).items() if k != "misses"} for name, s in far.items()},
+        "far_cutoff": FAR_FROM_SAMPLES,
         "load_intents_ms": round((loaded - started) * 1000, 1),
         "load_total_ms": round((ready - started) * 1000, 1),
         "latency_p50_ms": round(statistics.median(latencies), 3),
@@ -58,6 +61,9 @@ def run_text_bench(
             ("urgent recall", "urgent_recall", "{:8.1%}"), ("false urgent", "false_urgent", "{:8d}")]  # fmt: skip
     for label, key, form in rows:
         print(f"{label:<24}" + "".join(form.format(getattr(s, key)) for s in scores.values()))
+    print(f"far from every sample (nearest sample under {FAR_FROM_SAMPLES:.0%} of the question's words):")
+    for label, key, form in rows[:3] + rows[5:6]:
+        print(f"  {label:<22}" + "".join(form.format(getattr(s, key)) for s in far.values()))
     print(f"load: intents {numbers['load_intents_ms']} ms, ready to answer {numbers['load_total_ms']} ms")
     print(
         f"answer latency over {len(latencies)} questions: p50 {numbers['latency_p50_ms']} ms, "
