@@ -74,6 +74,10 @@ class Match:
     evidence: float = 0.0
     """How much of the question speaks for the intent: the summed weight of its words the intent
     knows. Garbled speech made of frame words ("how does that how it") has little."""
+    wording: float = 0.0
+    """How much of the question is worded as the intent's closest sample: the words (frame words
+    too) they share over the words of both. "what is car t therapy" is one of its topic's samples
+    (1.0); "i have car t", which scores as well on the one word that tells, is 0.43 of "what is car t"."""
 
 
 class Matcher:
@@ -105,6 +109,7 @@ class Matcher:
         self._uncovered = {tuple(self.stems(topic)) for topic in intent_set.not_covered} - {()}
         self._bags: dict[str, dict[str, float]] = {}
         self._samples: dict[str, list[set[str]]] = {}
+        self._sample_words: dict[str, list[set[str]]] = {}
         for intent in intent_set:
             passage_weight = PASSAGE_WEIGHT if intent.parent else SECTION_PASSAGE_WEIGHT
             # A finer topic is also an instance of its section ("is bleeding a side effect").
@@ -324,8 +329,19 @@ class Matcher:
                 with_context = self._best(stems + self.stems(self.intent_set[context].name))
                 if with_context.intent:
                     result = with_context
+        if result.intent:
+            result.wording = self._wording(question, result.intent)
         _LOGGER.debug("match %r -> %s", question, result)
         return result
+
+    def _wording(self, question: str, intent: str) -> float:
+        samples = self._sample_words.get(intent)
+        if samples is None:
+            # Worked out for a topic when first matched: most never are, and start-up is on the clock.
+            worded = (set(self.normalize(sample)) for sample in self.intent_set[intent].samples)
+            samples = self._sample_words[intent] = [words for words in worded if words]
+        words = set(self.normalize(question))
+        return max((len(words & sample) / len(words | sample) for sample in samples), default=0.0)
 
     def _not_covered(self, stems: list[str]) -> bool:
         """True when the question names a topic the guide says nothing about."""

@@ -366,6 +366,8 @@ def test_a_first_question_heard_with_certainty_is_answered_though_its_words_are_
     assert session.respond("what is car t therapy", hearing="certain").intent == "what-is-car-t-cell-therapy"
     # Heard only clearly, the words may not be what was said.
     assert Session.create().respond("what is car t therapy", hearing="clear").outcome == "confirm"
+    # Scoring as that sample on the one word that tells is not being worded as it ("can i drive after car t").
+    assert Session.create().respond("i have car t", hearing="certain").intent is None
     complete = session.pause_ends_after("what is cytokine release syndrome")
     assert Session.create().pause_ends_after("how does it work", clear_voice=True) == complete
 

@@ -82,6 +82,14 @@ def test_nearness_to_the_samples_is_whole_for_a_sample_and_nothing_for_a_questio
     assert 0.0 < MATCHER.nearest_sample("is the immune stuff dangerous for old people") < 0.5
 
 
+def test_wording_says_how_much_of_a_question_is_worded_as_its_topics_closest_sample():
+    # Both score as "what is car t" on "car t", the one word that tells; only one is worded as a sample.
+    asked, said = MATCHER.match("what is car t therapy"), MATCHER.match("i have car t")
+    assert asked.intent == said.intent == "what-is-car-t-cell-therapy"
+    assert asked.wording == 1.0 and 0.0 < said.wording < 0.5
+    assert MATCHER.match("tell me a joke").wording == 0.0
+
+
 def test_follow_up_uses_the_previous_topic():
     assert MATCHER.match("what are the symptoms of it", context="neurological-effects").intent == "neurological-effects"
     assert MATCHER.match("what are the symptoms of it", context="cytokine-release-syndrome").intent == "cytokine-release-syndrome"
