@@ -160,19 +160,22 @@ class RedFlags:
     def check(self, utterance: str) -> Alert | None:
         """The alert for an utterance that reports a red-flag symptom, else None."""
         tokens = plain_words(utterance)
-        if find_phrases(tokens, self.past):
-            return None
+        over = self._over(tokens)
+        kept = list(range(len(tokens)))  # where each token left after `ignore` was in the utterance
         for start, phrase in reversed(find_phrases(tokens, self.ignore)):
             del tokens[start : start + len(phrase)]
+            del kept[start : start + len(phrase)]
         markers = {i for i, _ in find_phrases(tokens, self.hypothetical)}
         happening = bool(find_phrases(tokens, self.present))
         found: list[tuple[int, Symptom]] = []
         for reading in (self.temperature, self.blood_pressure):
-            if reading and reading.reported(utterance, self._hypothetical_before):
+            if reading and not over and reading.reported(utterance, self._hypothetical_before):
                 found.append((0, reading.symptom))
         for symptom in self.symptoms:
             reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
             for start, phrase in find_phrases(tokens, symptom.phrases):
+                if any(at > kept[start] for at in over):
+                    continue
                 by_itself = (happening or start in reports) and not any(m < start for m in markers)
                 if by_itself or self._reported(tokens, start, len(phrase), markers):
                     found.append((start, symptom))
@@ -194,15 +197,22 @@ class RedFlags:
         """For words heard without certainty: when they name a red-flag symptom at all (report
         or not), a question back that carries the urgent advice; else None."""
         tokens = plain_words(utterance)
-        if find_phrases(tokens, self.past):
-            return None
-        mentioned = sorted(
-            (start, symptom.name) for symptom in self.symptoms for start, _ in find_phrases(tokens, symptom.phrases)[:1]
-        )
+        over = self._over(tokens)
+        mentioned = []
+        for symptom in self.symptoms:
+            starts = [start for start, _ in find_phrases(tokens, symptom.phrases) if not any(at > start for at in over)]
+            if starts:
+                mentioned.append((starts[0], symptom.name))
+        mentioned.sort()
         for reading in (self.temperature, self.blood_pressure):
-            if reading and reading.reported(utterance, lambda *_: False):
+            if reading and not over and reading.reported(utterance, lambda *_: False):
                 mentioned.insert(0, (-1, reading.symptom.name))
         return self.check_back_answer.format(symptom=mentioned[0][1]) if mentioned else None
+
+    def _over(self, tokens: list[str]) -> list[int]:
+        """Where the words say something is over ("she's fine now"): a symptom told before that is
+        past, one told after it ("my daughter is fine but my husband can't breathe") is not."""
+        return [start for start, _ in find_phrases(tokens, self.past)]
 
     def _hypothetical_before(self, text: str, number_index: int) -> bool:
         """Whether a hypothetical marker comes before the `number_index`-th word or number of text."""

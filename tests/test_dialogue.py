@@ -196,6 +196,17 @@ def test_a_report_that_a_medicine_made_someone_ill_is_urgent_though_make_me_asks
     assert script(["could you help my wife cant breathe"])[1][0].urgent
 
 
+@pytest.mark.parametrize(
+    "told, urgent",
+    [("my wife was confused yesterday but she is fine now", False), ("he had a fit last week, he's fine", False),
+     ("my daughter is fine but my husband cant breathe", True), ("i'm fine but my wife is having a seizure", True)],
+)
+def test_words_that_say_it_is_over_end_only_the_symptoms_told_before_them(told, urgent):
+    assert script([told])[1][0].urgent == urgent
+    # Heard without certainty, a symptom still going on is checked back; one that is over is not.
+    assert Session.create().respond(told, hearing="unsure").urgent == urgent
+
+
 def test_recognizer_language_covers_commands_and_questions_the_guide_does_not_answer():
     phrases = Session.create().phrases()
     assert "say that again" in phrases and "slower please" in phrases
