@@ -268,8 +268,11 @@ class Session:
         if not plain_words(text):
             raise InputError("the question is empty; say or type a question about CAR T-cell therapy")
         alert = self.red_flags.check(text)
-        if hearing in ("unsure", "unheard"):
-            # A red-flag word heard without certainty is checked back, with the advice in it.
+        # A red-flag word heard without certainty is checked back, with the advice in it; so is one
+        # heard clearly in words that do not ask about it, whose reporter may have been lost ("um i'm
+        # burning up and so short of breath" heard as "of wondering open so short of breath").
+        told = hearing is not None and not self._asks(plain_words(text)) and not self.red_flags.asks(text)
+        if hearing in ("unsure", "unheard") or (told and not alert):
             check = self.red_flags.check_back(text)
             if check:
                 return self._checked_back(text, check)

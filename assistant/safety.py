@@ -189,6 +189,10 @@ class RedFlags:
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
         return Alert(symptoms, " ".join(notes))
 
+    def asks(self, utterance: str) -> bool:
+        """Whether the words ask about a symptom rather than report one ("what if", "can it cause")."""
+        return bool(find_phrases(plain_words(utterance), self.hypothetical))
+
     def check_back_on(self, alert: Alert) -> str:
         """The check-back for a report found in words that may not be what was said."""
         return self.check_back_answer.format(symptom=alert.symptoms[0].name)

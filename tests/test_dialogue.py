@@ -359,6 +359,16 @@ def test_a_red_flag_word_heard_without_certainty_is_checked_back_with_the_advice
         assert "contact your care team now" in reply.answer
 
 
+def test_a_red_flag_heard_clearly_without_its_reporter_is_checked_back_unless_it_is_asked_about():
+    # "um i'm burning up and so short of breath", as PocketSphinx heard it in quiet.
+    heard = Session.create().respond("of wondering open so short of breath", hearing="clear")
+    assert heard.urgent and heard.answer.startswith("Did you say someone has")
+    for question in ["what is short of breath a sign of", "can it cause short of breath"]:
+        assert not Session.create().respond(question, hearing="clear").urgent
+    # Typed words are what was meant: a symptom named without a report is a topic.
+    assert not Session.create().respond("so short of breath").urgent
+
+
 def test_a_question_heard_with_certainty_is_answered_when_the_typed_bar_is_sure():
     # Typed, it matches the infusion topic at 0.77: sure, but below the bar for a merely clear hearing.
     question = "how do i get the modified cells is it a drip"
