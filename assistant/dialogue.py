@@ -13,7 +13,7 @@ from .errors import InputError
 from .intents import IntentSet, load_intents
 from .matching import CLEAR_QUESTION, LONG_MESSAGE, QUESTION_WORDS, Match, Matcher
 from .resources import intents_file
-from .safety import RedFlags
+from .safety import RedFlags, Symptom
 from .settings import COMPLETE_SILENCE, TRAILING_SILENCE, UNFINISHED_SILENCE, VoiceSettings
 from .text import find_phrases, plain_words
 
@@ -190,6 +190,8 @@ class Session:
     """How many times "tell me more" was answered for the topic."""
     pending: tuple[str, ...] = ()
     """The intent of a pending "Did you ask about X?", or the two of "Do you mean X or Y?"."""
+    checking: Symptom | None = None
+    """The symptom of a pending red-flag check-back ("Did you say someone has X now?")."""
 
     @classmethod
     def create(
@@ -250,6 +252,7 @@ class Session:
         """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""
         self.last = self.topic = None
         self.pending = ()
+        self.checking = None
         self.more_given = 0
 
     def opening(self) -> str:
@@ -273,17 +276,23 @@ class Session:
         # burning up and so short of breath" heard as "of wondering open so short of breath").
         told = hearing is not None and not self._asks(plain_words(text)) and not self.red_flags.asks(text)
         if hearing in ("unsure", "unheard") or (told and not alert):
-            check = self.red_flags.check_back(text)
-            if check:
-                return self._checked_back(text, check)
+            symptom = self.red_flags.mentioned(text)
+            if symptom:
+                return self._checked_back(text, symptom)
         if not alert and hearing is not None:
             # A report the recognizer found nearly as likely as what it chose ("my blood pressure is
             # really low" behind "... is really will") is checked back, with the advice in it.
             reported = next(filter(None, map(self.red_flags.check, alternatives)), None)
             if reported:
-                return self._checked_back(text, self.red_flags.check_back_on(reported))
+                return self._checked_back(text, reported.symptoms[0])
             if hearing == "unheard":
                 return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
+        checking, self.checking = self.checking, None
+        if checking and not alert:
+            if self.commands.answers(text, self.commands.yes):
+                alert = self.red_flags.alert([checking])
+            elif self.commands.answers(text, self.commands.no):
+                return self._said(Reply(text, None, 1.0, self.commands.replies["rephrase"], None, outcome="unknown"), None)
         if alert:
             topic = alert.symptoms[0].intent
             source = self.intents[topic].source if topic else None
@@ -301,9 +310,12 @@ class Session:
             return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
         return self._question(text, pending, hearing, alternatives)
 
-    def _checked_back(self, text: str, check: str) -> Reply:
-        """A red-flag check-back: urgent, with the advice in it, about no topic."""
-        return self._said(Reply(text, None, 0.0, check, None, urgent=True), topic=self.topic)
+    def _checked_back(self, text: str, symptom: Symptom) -> Reply:
+        """A red-flag check-back: urgent, with the advice in it, about no topic. A "yes" to it is
+        a report of the symptom; a "no", a question to be asked another way."""
+        reply = self._said(Reply(text, None, 0.0, self.red_flags.check_back(symptom), None, urgent=True), topic=self.topic)
+        self.checking = symptom
+        return reply
 
     def _answer_to_question(self, text: str, pending: tuple[str, ...]) -> Reply | None:
         """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"."""

@@ -185,33 +185,36 @@ class RedFlags:
         found.sort(key=lambda item: item[0])
         reported = list(dict.fromkeys(symptom.name for _, symptom in found))
         symptoms = [next(s for _, s in found if s.name == name) for name in reported]
-        notes = [self.urgent_answer] + list(dict.fromkeys(s.note for s in symptoms if s.note))
         _LOGGER.info("red flag reported: %s", ", ".join(reported))
+        return self.alert(symptoms)
+
+    def alert(self, symptoms: list[Symptom]) -> Alert:
+        """The alert for these symptoms: the urgent advice, then their notes."""
+        notes = [self.urgent_answer] + list(dict.fromkeys(s.note for s in symptoms if s.note))
         return Alert(symptoms, " ".join(notes))
 
     def asks(self, utterance: str) -> bool:
         """Whether the words ask about a symptom rather than report one ("what if", "can it cause")."""
         return bool(find_phrases(plain_words(utterance), self.hypothetical))
 
-    def check_back_on(self, alert: Alert) -> str:
-        """The check-back for a report found in words that may not be what was said."""
-        return self.check_back_answer.format(symptom=alert.symptoms[0].name)
+    def check_back(self, symptom: Symptom) -> str:
+        """The question back, with the urgent advice in it, for a symptom named in words that may
+        not be what was said."""
+        return self.check_back_answer.format(symptom=symptom.name)
 
-    def check_back(self, utterance: str) -> str | None:
-        """For words heard without certainty: when they name a red-flag symptom at all (report
-        or not), a question back that carries the urgent advice; else None."""
+    def mentioned(self, utterance: str) -> Symptom | None:
+        """The first red-flag symptom the words name at all, report or not, and do not say is over."""
         tokens = plain_words(utterance)
         over = self._over(tokens)
-        mentioned = []
+        for reading in (self.temperature, self.blood_pressure):
+            if reading and not over and reading.reported(utterance, lambda *_: False):
+                return reading.symptom
+        named = []
         for symptom in self.symptoms:
             starts = [start for start, _ in find_phrases(tokens, symptom.phrases) if not any(at > start for at in over)]
             if starts:
-                mentioned.append((starts[0], symptom.name))
-        mentioned.sort()
-        for reading in (self.temperature, self.blood_pressure):
-            if reading and not over and reading.reported(utterance, lambda *_: False):
-                mentioned.insert(0, (-1, reading.symptom.name))
-        return self.check_back_answer.format(symptom=mentioned[0][1]) if mentioned else None
+                named.append((starts[0], symptom))
+        return min(named, key=lambda item: item[0])[1] if named else None
 
     def _over(self, tokens: list[str]) -> list[int]:
         """Where the words say something is over ("she's fine now"): a symptom told before that is

@@ -359,6 +359,21 @@ def test_a_red_flag_word_heard_without_certainty_is_checked_back_with_the_advice
         assert "contact your care team now" in reply.answer
 
 
+def test_yes_to_a_red_flag_check_back_is_a_report_and_no_asks_for_the_question_another_way():
+    session = Session.create()
+    assert session.respond("blah fever blah", hearing="unheard").answer.startswith("Did you say someone has")
+    reported = session.respond("yes", hearing="clear")
+    assert reported.urgent and reported.answer.startswith("This could be serious. Please contact your care team now.")
+    assert reported.intent == "cytokine-release-syndrome"
+    session.respond("seizures", hearing="clear")
+    declined = session.respond("no", hearing="clear")
+    assert not declined.urgent and declined.answer == "Sorry. Please ask your question another way."
+    # Only the next utterance answers it.
+    session.respond("blah fever blah", hearing="unheard")
+    session.respond("what is leukapheresis")
+    assert not session.respond("yes").urgent
+
+
 def test_a_red_flag_heard_clearly_without_its_reporter_is_checked_back_unless_it_is_asked_about():
     # "um i'm burning up and so short of breath", as PocketSphinx heard it in quiet.
     heard = Session.create().respond("of wondering open so short of breath", hearing="clear")
