@@ -184,7 +184,8 @@ def test_a_report_of_two_symptoms_is_urgent_when_the_first_was_misheard():
 @pytest.mark.parametrize(
     "question",
     ["what if i can't breathe after the infusion", "what if i get a fever tonight", "can the treatment make me confused",
-     "will it make her confused", "tell me about fever", "can you explain seizures to me"],
+     "will it make her confused", "tell me about fever", "can you explain seizures to me",
+     "do i need to check my temperature every day", "when should i call about a fever"],
 )
 def test_hypothetical_questions_are_not_urgent(question):
     _, (reply,) = script([question])
@@ -195,6 +196,8 @@ def test_a_report_that_a_medicine_made_someone_ill_is_urgent_though_make_me_asks
     assert script(["the pills made me confused this morning"])[1][0].urgent
     assert script(["could you help my wife cant breathe"])[1][0].urgent
     assert script(["explain this, my wife is bleeding and it won't stop"])[1][0].urgent
+    assert script(["should i call, my wife cant breathe"])[1][0].urgent
+    assert script(["check on my husband, he is having a seizure"])[1][0].urgent
 
 
 @pytest.mark.parametrize(
