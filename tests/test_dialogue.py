@@ -192,12 +192,15 @@ def test_hypothetical_questions_are_not_urgent(question):
     assert not reply.urgent
 
 
-def test_a_report_that_a_medicine_made_someone_ill_is_urgent_though_make_me_asks_in_a_question():
-    assert script(["the pills made me confused this morning"])[1][0].urgent
-    assert script(["could you help my wife cant breathe"])[1][0].urgent
-    assert script(["explain this, my wife is bleeding and it won't stop"])[1][0].urgent
-    assert script(["should i call, my wife cant breathe"])[1][0].urgent
-    assert script(["check on my husband, he is having a seizure"])[1][0].urgent
+@pytest.mark.parametrize(
+    "report",
+    # Each beside words that make a question of a symptom near it ("make me", "could", "explain", "should", "check").
+    ["the pills made me confused this morning", "could you help my wife cant breathe",
+     "explain this, my wife is bleeding and it won't stop", "should i call, my wife cant breathe",
+     "check on my husband, he is having a seizure"],
+)
+def test_a_report_beside_words_that_ask_is_still_urgent(report):
+    assert script([report])[1][0].urgent
 
 
 @pytest.mark.parametrize(
