@@ -345,6 +345,17 @@ def test_regional_and_family_words_for_a_seizure_are_urgent(report):
     assert reply.urgent and "Seizures" in reply.answer
 
 
+@pytest.mark.parametrize(
+    "report, symptom",
+    [("she feels really hot and shivery", "fever"), ("i feel like i might faint", "Low blood pressure"),
+     ("my chest hurts and i cant get my breath", "Difficulty breathing"), ("he is not making any sense", "Confusion"),
+     ("she is very drowsy and hard to wake", "Confusion")],
+)
+def test_everyday_words_for_the_guides_red_flag_symptoms_are_urgent(report, symptom):
+    _, (reply,) = script([report])
+    assert reply.urgent and symptom in reply.answer
+
+
 def test_a_question_heard_without_certainty_is_asked_back_not_answered():
     session = Session.create()
     asked = session.respond("what is cytokine release syndrome", hearing="unsure")
