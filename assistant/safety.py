@@ -47,16 +47,32 @@ class Temperature:
     """From this reading on, a number from 35 to 45 reports the symptom."""
     fahrenheit: float
     """From this reading on, a number from 95 to 115 reports the symptom."""
+    normal_below: tuple[float, float] | None = None
+    """Readings under these (Celsius, Fahrenheit) are normal; None when no reading is taken for normal.
+    Between them and the fever's a reading says neither: "a hundred and four" is often heard as
+    "a hundred and for"."""
 
     def reported(self, text: str, before_is_hypothetical) -> bool:
         """Whether the text gives a reading this high, not in a hypothetical ("if it goes above 38")."""
-        if not find_phrases(plain_words(text), self.words):
+        return any(self._high(value) and not before_is_hypothetical(text, start) for start, value in self._readings(text))
+
+    def normal(self, text: str) -> bool:
+        """Whether the text gives readings and every one is normal ("my temperature is 37.2"): then
+        the word "temperature" in it does not report a fever."""
+        if self.normal_below is None:
             return False
-        for start, value in numbers(text):
-            high = self.celsius <= value <= 45 or self.fahrenheit <= value <= 115
-            if high and not before_is_hypothetical(text, start):
-                return True
-        return False
+        values = [value for _, value in self._readings(text)]
+        celsius, fahrenheit = self.normal_below
+        return bool(values) and all(value < (celsius if value <= 45 else fahrenheit) for value in values)
+
+    def _readings(self, text: str) -> list[tuple[int, float]]:
+        """The numbers that could be a body temperature, with where they stand, when a word for one is said."""
+        if not find_phrases(plain_words(text), self.words):
+            return []
+        return [(start, value) for start, value in numbers(text) if 35 <= value <= 45 or 95 <= value <= 115]
+
+    def _high(self, value: float) -> bool:
+        return value >= self.celsius if value <= 45 else value >= self.fahrenheit
 
 
 @dataclass
@@ -171,7 +187,7 @@ class RedFlags:
         for reading in (self.temperature, self.blood_pressure):
             if reading and not over and reading.reported(utterance, self._hypothetical_before):
                 found.append((0, reading.symptom))
-        for symptom in self.symptoms:
+        for symptom in self._named(utterance):
             reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
             for start, phrase in find_phrases(tokens, symptom.phrases):
                 if any(at > kept[start] for at in over):
@@ -210,11 +226,16 @@ class RedFlags:
             if reading and not over and reading.reported(utterance, lambda *_: False):
                 return reading.symptom
         named = []
-        for symptom in self.symptoms:
+        for symptom in self._named(utterance):
             starts = [start for start, _ in find_phrases(tokens, symptom.phrases) if not any(at > start for at in over)]
             if starts:
                 named.append((starts[0], symptom))
         return min(named, key=lambda item: item[0])[1] if named else None
+
+    def _named(self, utterance: str) -> list[Symptom]:
+        """The symptoms whose words may name them here: not a fever when the temperature given is normal."""
+        normal = self.temperature is not None and self.temperature.normal(utterance)
+        return [s for s in self.symptoms if not (normal and s is self.temperature.symptom)]
 
     def _over(self, tokens: list[str]) -> list[int]:
         """Where the words say something is over ("she's fine now"): a symptom told before that is
@@ -245,14 +266,16 @@ def _temperature(entry: object, symptoms: list[Symptom], path: Path) -> Temperat
         return None
     if not isinstance(entry, datafile.Mapping):
         raise datafile.fail(path, 1, "'temperature' must be a mapping with symptom, words, celsius and fahrenheit")
-    datafile.check_keys(entry, {"symptom", "words", "celsius", "fahrenheit"}, path)
+    datafile.check_keys(entry, {"symptom", "words", "celsius", "fahrenheit", "normal_celsius", "normal_fahrenheit"}, path)
     missing = {"symptom", "words", "celsius", "fahrenheit"} - set(entry)
     if missing:
         raise datafile.fail(path, entry.line, f"'temperature' needs {', '.join(sorted(missing))}")
     symptom = _reading_symptom(entry, symptoms, path)
-    for key in ("celsius", "fahrenheit"):
-        _check_number(entry, key, "a number of degrees", path)
-    return Temperature(symptom, _phrases(entry["words"]), float(entry["celsius"]), float(entry["fahrenheit"]))
+    for key in ("celsius", "fahrenheit", "normal_celsius", "normal_fahrenheit"):
+        if key in entry:
+            _check_number(entry, key, "a number of degrees", path)
+    normal = (float(entry["normal_celsius"]), float(entry["normal_fahrenheit"])) if "normal_celsius" in entry else None
+    return Temperature(symptom, _phrases(entry["words"]), float(entry["celsius"]), float(entry["fahrenheit"]), normal)
 
 
 def _blood_pressure(entry: object, symptoms: list[Symptom], path: Path) -> BloodPressure | None:

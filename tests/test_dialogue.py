@@ -311,12 +311,18 @@ def test_a_high_temperature_given_as_a_number_is_urgent(report):
 
 @pytest.mark.parametrize(
     "question",
-    ["my temp is 37.2", "if my temp goes above 38 should i call", "can car t cause a fever of 39 degrees",
+    ["my temp is 37.2", "my temperature is 37.2", "if my temp goes above 38 should i call", "can car t cause a fever of 39 degrees",
      "what temperature counts as a fever", "my son is 102 years old"],
 )
 def test_a_normal_or_hypothetical_temperature_is_not_urgent(question):
     _, (reply,) = script([question])
     assert not reply.urgent
+
+
+def test_a_reading_short_of_normal_does_not_hide_a_fever_report():
+    # "a hundred and four", as PocketSphinx heard it: a hundred is neither normal nor a fever.
+    assert script(["i burning up my temperature is a hundred and for"])[1][0].urgent
+    assert script(["my temperature is 99.9"])[1][0].urgent
 
 
 @pytest.mark.parametrize(
