@@ -52,9 +52,10 @@ class Temperature:
     Between them and the fever's a reading says neither: "a hundred and four" is often heard as
     "a hundred and for"."""
 
-    def reported(self, text: str, before_is_hypothetical) -> bool:
-        """Whether the text gives a reading this high, not in a hypothetical ("if it goes above 38")."""
-        return any(self._high(value) and not before_is_hypothetical(text, start) for start, value in self._readings(text))
+    def reported(self, text: str, set_aside) -> bool:
+        """Whether the text gives a reading this high that `set_aside(text, index of the number)`
+        does not set aside (in a hypothetical, "if it goes above 38"; or over, "... but she's fine now")."""
+        return any(self._high(value) and not set_aside(text, start) for start, value in self._readings(text))
 
     def normal(self, text: str) -> bool:
         """Whether the text gives readings and every one is normal ("my temperature is 37.2"): then
@@ -84,14 +85,15 @@ class BloodPressure:
     below: float
     """A first (systolic) number below this reports the symptom."""
 
-    def reported(self, text: str, before_is_hypothetical) -> bool:
-        """Whether the text gives a reading this low, not in a hypothetical ("what if it drops to 80 over 50")."""
+    def reported(self, text: str, set_aside) -> bool:
+        """Whether the text gives a reading this low that `set_aside` does not set aside, as
+        `Temperature.reported` ("what if it drops to 80 over 50")."""
         for reading in _READING.finditer(text.lower()):
             systolic, diastolic = int(reading[1]), int(reading[2])
             # Two numbers that could not be a pressure ("10 over 2") are something else.
             plausible = 40 <= systolic <= 250 and 20 <= diastolic < systolic
-            words_before = len(re.findall(r"\d+(?:[.,]\d+)?|[a-z]+", text.lower()[: reading.start()]))
-            if plausible and systolic < self.below and not before_is_hypothetical(text, words_before):
+            words_before = len(_words_and_numbers(text[: reading.start()]))
+            if plausible and systolic < self.below and not set_aside(text, words_before):
                 return True
         return False
 
@@ -185,7 +187,7 @@ class RedFlags:
         happening = bool(find_phrases(tokens, self.present))
         found: list[tuple[int, Symptom]] = []
         for reading in (self.temperature, self.blood_pressure):
-            if reading and not over and reading.reported(utterance, self._hypothetical_before):
+            if reading and reading.reported(utterance, self._set_aside):
                 found.append((0, reading.symptom))
         for symptom in self._named(utterance):
             reports = {i for i, _ in find_phrases(tokens, symptom.reports)}
@@ -223,7 +225,7 @@ class RedFlags:
         tokens = plain_words(utterance)
         over = self._over(tokens)
         for reading in (self.temperature, self.blood_pressure):
-            if reading and not over and reading.reported(utterance, lambda *_: False):
+            if reading and reading.reported(utterance, self._over_after):
                 return reading.symptom
         named = []
         for symptom in self._named(utterance):
@@ -242,10 +244,17 @@ class RedFlags:
         past, one told after it ("my daughter is fine but my husband can't breathe") is not."""
         return [start for start, _ in find_phrases(tokens, self.past)]
 
+    def _set_aside(self, text: str, number_index: int) -> bool:
+        """Whether a reading, the `number_index`-th word or number of text, is in a hypothetical or over."""
+        return self._hypothetical_before(text, number_index) or self._over_after(text, number_index)
+
     def _hypothetical_before(self, text: str, number_index: int) -> bool:
         """Whether a hypothetical marker comes before the `number_index`-th word or number of text."""
-        before = " ".join(re.findall(r"\d+(?:[.,]\d+)?|[a-z]+", text.lower())[:number_index])
-        return bool(find_phrases(plain_words(before), self.hypothetical))
+        return bool(find_phrases(plain_words(" ".join(_words_and_numbers(text)[:number_index])), self.hypothetical))
+
+    def _over_after(self, text: str, number_index: int) -> bool:
+        """Whether words saying it is over come after the `number_index`-th word or number of text."""
+        return bool(find_phrases(plain_words(" ".join(_words_and_numbers(text)[number_index:])), self.past))
 
     def _reported(self, tokens: list[str], start: int, length: int, markers: set[int]) -> bool:
         for i in range(max(0, start - _BEFORE), start):
@@ -259,6 +268,10 @@ class RedFlags:
     def _is_reporter(self, token: str) -> bool:
         # "my wife's" arrives as "wifes".
         return token in self.reporters or (len(token) >= 4 and token.endswith("s") and token[:-1] in self.reporters)
+
+
+def _words_and_numbers(text: str) -> list[str]:
+    return re.findall(r"\d+(?:[.,]\d+)?|[a-z]+", text.lower())
 
 
 def _temperature(entry: object, symptoms: list[Symptom], path: Path) -> Temperature | None:

@@ -206,7 +206,8 @@ def test_a_report_beside_words_that_ask_is_still_urgent(report):
 @pytest.mark.parametrize(
     "told, urgent",
     [("my wife was confused yesterday but she is fine now", False), ("he had a fit last week, he's fine", False),
-     ("my daughter is fine but my husband cant breathe", True), ("i'm fine but my wife is having a seizure", True)],
+     ("my daughter is fine but my husband cant breathe", True), ("i'm fine but my wife is having a seizure", True),
+     ("my daughter is fine but his temp is 39.5", True), ("his temp was 39.5 but he is fine now", False)],
 )
 def test_words_that_say_it_is_over_end_only_the_symptoms_told_before_them(told, urgent):
     assert script([told])[1][0].urgent == urgent
