@@ -213,7 +213,11 @@ class Session:
         # Questions the guide doesn't answer belong too: what the recognizer cannot hear as
         # itself, it hears as the nearest guide question, which would then be answered.
         outside = self.intents.out_of_scope + self.intents.not_covered
-        return list(dict.fromkeys(self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite))
+        # The answers to "Did you ask about ...?" and to a red-flag check-back: without them a spoken
+        # "no" was heard as "know", and "yes" with too little confidence to be taken.
+        answers = [" ".join(p) for p in self.commands.yes + self.commands.no]
+        said = self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite + answers
+        return list(dict.fromkeys(said))
 
     def pause_ends_after(self, words_so_far: str, clear_voice: bool = False, default: float = TRAILING_SILENCE) -> float:
         """How many seconds of silence should end an utterance whose words so far are these:

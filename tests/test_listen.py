@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.audio import SPEECH_RATE
 from assistant.audio.tones import Tones
+from assistant.bench.voices import ESPEAK_US, JOE, VoiceCache
 from assistant.dialogue import Session
 from assistant.intents import load_intents
 from assistant.listen import INTRODUCE_AFTER, Captions, HandsFree, ListenOptions, Loading, question_text, strip_wake
@@ -229,6 +231,24 @@ def test_the_assistant_says_what_it_is_when_no_question_comes(pulse_server, tmp_
     assert waited > INTRODUCE_AFTER, f"introduced after {waited:.1f} s of listening"
     # The greeting and disclaimer take about 9 s at the default rate.
     assert introduction > 5.0, f"{introduction} s of speech after 'Hello.'"
+
+
+@pytest.mark.parametrize("voice", [JOE, ESPEAK_US], ids=lambda voice: voice.label)
+def test_a_spoken_yes_or_no_to_a_question_back_is_taken(voice, tmp_path):
+    if voice.engine == "piper":
+        pytest.importorskip("piper")
+    session = Session.create()
+    recognizer = PocketSphinxRecognizer(session.phrases())
+    voices = VoiceCache(tmp_path)
+    # Without "yes" and "no" in the recognizer's language, "no" was heard as "know" (Piper) and
+    # "yes" as "use" (eSpeak NG).
+    recognizer.transcribe(voices.speech("what is cytokine release syndrome", voice))
+    for said, taken in [("yes", "answer"), ("no", "unknown")]:
+        heard = recognizer.transcribe(np.pad(voices.speech(said, voice), SPEECH_RATE // 4))
+        session.reset()
+        assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
+        reply = session.respond(heard.text, heard.hearing, heard.alternatives)
+        assert reply.outcome == taken, f"{said!r} heard as {heard.text!r} ({heard.hearing})"
 
 
 @pytest.mark.parametrize("intent", ["cytokine-release-syndrome", "collecting-cells", "potential-side-effects"])
