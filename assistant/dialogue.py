@@ -40,12 +40,11 @@ clearly heard questions that matched below this were wrong nearly as often as ri
 SPOKEN_EVIDENCE = 1.0
 """...and when this much of it speaks for the topic (`Match.evidence`): on the same questions this
 halved the wrong answers (10 to 5 over quiet, 20, 10 and 5 dB) for 7 fewer right ones (105 to 98).
-It is not asked of a question heard with certainty that is worded nearly as one of a topic's
-samples (SAMPLE_WORDING): "what is car t therapy" has next to no evidence, since its words are in
-every topic."""
+Not asked of a question worded as a sample (SAMPLE_WORDING)."""
 SAMPLE_WORDING = 2 / 3
 """A question heard with certainty that scores as one of a topic's samples (CLEAR_QUESTION) is
-answered without evidence when at least this much of its wording is that sample's (`Match.wording`).
+answered without evidence when at least this much of its wording is that sample's (`Match.wording`):
+"what is car t therapy" has next to none, since its words are in every topic.
 "i have car t" and "will car t make me say" (for "... sick") score as "what is car t" does on the
 one word that tells, but are not worded as it."""
 TOPIC_ALTERNATIVES = 2

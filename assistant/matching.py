@@ -45,7 +45,7 @@ CLEAR_QUESTION = 0.95
 """A question with "it" or "that" that scores this well by itself (it is nearly one of the samples)
 is answered for itself; below this, the previous topic is taken into account."""
 OUT_OF_SCOPE = "<out-of-scope>"
-_STEM_CACHE_SIZE = 20_000
+_READ_CACHE_SIZE = 20_000
 
 _stemmer = snowballstemmer.stemmer("english")
 _SENTENCE_BREAK = re.compile(r"(?<=[.?!])\s+")
@@ -90,8 +90,9 @@ class Matcher:
         self.threshold = threshold
         self.margin = margin
         self.sure_threshold = max(sure_threshold, threshold)
-        # The same samples and passages are stemmed for bags, samples and guide stems: once is enough.
-        self._stem_cache: dict[str, list[str]] = {}
+        # The same samples and passages are stemmed for bags, samples and guide stems, and a question
+        # is matched and then its wording compared: normalizing each text once is enough.
+        self._read: dict[str, tuple[list[str], list[str]]] = {}
         self._language = intent_set.language
         # Keyed by their words as a question is split into them ("car t's" -> "car ts"), or never found.
         self._heard_as = {" ".join(plain_words(heard)): meant for heard, meant in intent_set.vocabulary.heard_as.items()}
@@ -219,13 +220,18 @@ class Matcher:
 
     def stems(self, text: str) -> list[str]:
         """Content stems of a text, in order, with synonyms mapped to the guide's words."""
-        cached = self._stem_cache.get(text)
+        return list(self._reading(text)[1])
+
+    def _reading(self, text: str) -> tuple[list[str], list[str]]:
+        """A text's normalized words and its content stems."""
+        cached = self._read.get(text)
         if cached is None:
-            if len(self._stem_cache) > _STEM_CACHE_SIZE:
-                self._stem_cache.clear()
-            stems = (self._stem(w) for w in self.normalize(text) if w not in self._language.stopwords)
-            cached = self._stem_cache[text] = [self._synonyms.get(s, s) for s in stems]
-        return list(cached)
+            if len(self._read) > _READ_CACHE_SIZE:
+                self._read.clear()
+            words = self.normalize(text)
+            stems = (self._stem(w) for w in words if w not in self._language.stopwords)
+            cached = self._read[text] = (words, [self._synonyms.get(s, s) for s in stems])
+        return cached
 
     def _stem(self, word: str) -> str:
         return self._language.stems.get(word) or _stem(word)
@@ -338,9 +344,9 @@ class Matcher:
         samples = self._sample_words.get(intent)
         if samples is None:
             # Worked out for a topic when first matched: most never are, and start-up is on the clock.
-            worded = (set(self.normalize(sample)) for sample in self.intent_set[intent].samples)
+            worded = (set(self._reading(sample)[0]) for sample in self.intent_set[intent].samples)
             samples = self._sample_words[intent] = [words for words in worded if words]
-        words = set(self.normalize(question))
+        words = set(self._reading(question)[0])
         return max((len(words & sample) / len(words | sample) for sample in samples), default=0.0)
 
     def _not_covered(self, stems: list[str]) -> bool:
