@@ -182,6 +182,7 @@ class HandsFree:
         # and the loop's memory stays level from the first question on.
         self._stop_recognizer = Loading(self._make_stop_recognizer, name="stop-recognizer-loading")
         self.suppressor = noise_suppressor(options.noise_suppression)
+        self.witness = Endpointer(trailing_silence=options.trailing_silence)
 
     def stop_recognizer(self) -> Recognizer:
         """A small recognizer for "stop" (or "never mind") said over an answer."""
@@ -297,8 +298,8 @@ class HandsFree:
         if self.options.push_to_talk:
             return self._push_to_talk(microphone)
         return listen(
-            cleaned(microphone.frames(), self.suppressor), self.recognizer, self.endpointer,
-            timeout=timeout, pause_ends_after=self.session.pause_ends_after,
+            microphone.frames(), self.recognizer, self.endpointer, timeout=timeout,
+            pause_ends_after=self.session.pause_ends_after, suppressor=self.suppressor, witness=self.witness,
         )  # fmt: skip
 
     def _push_to_talk(self, microphone: Microphone) -> Transcript | None:

@@ -274,7 +274,7 @@ def test_quick_bench_runs_spoken_fixtures_through_the_listen_path(tmp_path, caps
     assert quiet["wrong_answers"] == quiet["asked_back"] == quiet["declined"] == 0.0 and quiet["false_urgent"] == 0
     assert quiet["wer"] < 0.3 and quiet["rtf"] < 1.0
     assert quiet["misses"] == []
-    assert quiet["cut"] == quiet["late"] == quiet["max_length"] == quiet["unheard"] == 0
+    assert quiet["cut"] == quiet["late"] == quiet["max_length"] == quiet["witnessed"] == quiet["unheard"] == 0
     # The end is decided after a pause (shorter once the words make a complete question), before
     # the recognizer's stream stops.
     endpoint, intent, first_audio = quiet["endpoint_ms"], quiet["intent_ms"], quiet["first_audio_ms"]

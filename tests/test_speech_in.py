@@ -15,6 +15,7 @@ import pytest
 
 from assistant import models
 from assistant.audio import SPEECH_RATE, Audio, read_wav, resample, to_pcm16
+from assistant.audio.denoise import noise_suppressor
 from assistant.errors import InputError, ModelError, RecognizerError
 from assistant.endpoint import Endpointer, listen
 from assistant.lexicon import lexicon_respellings
@@ -613,3 +614,38 @@ def test_a_missing_path_in_the_n_best_list_is_passed_over(phrases, heard):
     recognizer._decoder = Decoder()
     result = recognizer.transcribe(padded(path))
     assert result.text == heard[path].text and result.alternatives == heard[path].alternatives
+
+
+class _TakesTheVoice:
+    """A noise suppressor that took the voice for noise, as RNNoise does with some questions asked over babble."""
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return np.zeros_like(block)
+
+
+def test_listen_recognizes_a_question_the_suppressor_took_away(sphinx):
+    signal = noisy(read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav").samples, 1.0, 1.0, -60)
+    assert listen(_stream_blocks(signal), sphinx, Endpointer(), suppressor=_TakesTheVoice()) is None
+    heard = listen(_stream_blocks(signal), sphinx, Endpointer(), suppressor=_TakesTheVoice(), witness=Endpointer())
+    assert heard.text == "what is cytokine release syndrome"
+    assert heard.hearing == "unsure"  # asked back, not answered: RNNoise took the voice for noise
+
+
+def test_a_sound_the_suppressor_took_away_that_never_pauses_is_not_a_question(sphinx):
+    speech = read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav").samples
+    # Cut at 3 s, then heard again from there until the stream ends, before its pause could.
+    signal = noisy(np.tile(speech, 4), 1.0, 0.2, -60)
+    witness = Endpointer(max_utterance=3.0)
+    assert listen(_stream_blocks(signal), sphinx, Endpointer(), suppressor=_TakesTheVoice(), witness=witness) is None
+    assert witness.position == pytest.approx(len(signal) / SPEECH_RATE)
+
+
+def test_the_witness_stays_out_of_a_question_the_suppressor_kept(sphinx):
+    if noise_suppressor() is None:
+        pytest.skip("RNNoise is not installed (scripts/setup installs it)")
+    signal = noisy(read_wav(AUDIO / "can_car_t_treat_lymphoma.wav").samples, 1.0, 1.0, -50)
+    alone = listen(_stream_blocks(signal), sphinx, Endpointer(), suppressor=noise_suppressor())
+    witnessed = listen(_stream_blocks(signal), sphinx, Endpointer(), suppressor=noise_suppressor(), witness=Endpointer())
+    assert alone.text == witnessed.text == "can car t treat lymphoma"
+    assert witnessed.hearing == alone.hearing != "unsure"
+

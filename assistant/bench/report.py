@@ -12,7 +12,7 @@ from .trial import ConditionResult
 
 _HEADER = (
     f"  {'condition':22} {'n':>3} {'right':>6} {'wrong':>6} {'asked':>6} {'declin':>6} {'reject':>6} {'urgent':>6}"
-    f" {'f.urg':>5} {'WER':>6} {'RTF':>5}  {'reply ms p50/p90/max':>20}  cut late long unheard"
+    f" {'f.urg':>5} {'WER':>6} {'RTF':>5}  {'reply ms p50/p90/max':>20}  cut late long lost unheard"
 )
 
 
@@ -24,7 +24,7 @@ def _row(r: ConditionResult) -> str:
     return (
         f"  {r.condition:22} {r.utterances:>3} {r.in_scope_accuracy:>6.1%} {r.wrong_answers:>6.1%} {r.asked_back:>6.1%}"
         f" {r.declined:>6.1%} {r.out_of_scope_rejection:>6.1%} {r.urgent_recall:>6.1%} {r.false_urgent:>5}"
-        f" {r.wer:>6.1%} {r.rtf:>5.3f}  {_ms(r.first_audio_ms):>20}  {r.cut:>3} {r.late:>4} {r.max_length:>4} {r.unheard:>7}"
+        f" {r.wer:>6.1%} {r.rtf:>5.3f}  {_ms(r.first_audio_ms):>20}  {r.cut:>3} {r.late:>4} {r.max_length:>4} {r.witnessed:>4} {r.unheard:>7}"
     )
 
 
@@ -56,7 +56,8 @@ def print_tables(numbers: dict, results: list[ConditionResult], cache: Path) -> 
         "  latency (about 30 ms measured on PulseAudio) is not included, and the recognizer is assumed to keep\n"
         "  up with the microphone (RTF below 1). cut: the decision came before the question ended; late: not\n"
         f"  decided within {PAD_AFTER:g} s of its end, where the recognizer's stream stops (the endpointer alone\n"
-        "  hears the noise go on, to time the decision); long: only the length limit ended it; unheard:\n"
+        "  hears the noise go on, to time the decision); long: only the length limit ended it; lost: noise\n"
+        "  suppression took the voice away, and it was recognized from the microphone's own sound; unheard:\n"
         "  nothing recognized.\n"
         f"  noise, at {', '.join(f'{snr:g}' for snr in SNRS)} dB below the speech: babble: six guide sentences at once, by\n"
         "  voices other than the question's (eSpeak NG accents for Piper, Piper at six rates for eSpeak NG);\n"

@@ -76,6 +76,7 @@ class _Listener:
         self.speaker = Speaker()
         self.speaker.synthesize("Ready.", VoiceSettings())  # starts eSpeak NG; not part of any answer's latency
         self.endpointer = TimedEndpointer(trailing_silence=TRAILING_SILENCE)
+        self.witness = TimedEndpointer(trailing_silence=TRAILING_SILENCE)
         # Beyond PAD_AFTER the stream goes on until the endpointer's own length limit must have ended it.
         self.tail = self.endpointer.max_frames * self.endpointer.FRAME / SPEECH_RATE
         self.recognizers: dict[str, Recognizer] = {}
@@ -113,13 +114,12 @@ class _Listener:
         # The same question hears the same stretch of noise in every condition: only its level and kind differ.
         offset = int(np.random.default_rng((SEED, index)).integers(1 << 30))
         stream = mix(clip, noise, condition.snr, self.tail, offset, room)
-        # Each question's stream is a room of its own. Suppression runs at a real-time factor of
-        # about 0.05, before the stream is heard: it is not in the latencies.
+        # Each question's stream is a room of its own.
         suppressor = noise_suppressor(self.sounds.noise_suppression)
-        if suppressor is not None:
-            stream = suppressor.process(stream)
         speech_end = PAD_BEFORE + len(clip) / SPEECH_RATE
-        return ask_spoken(row, stream, speech_end, condition, recognizer, self.endpointer, self.session, self.speaker)
+        return ask_spoken(
+            row, stream, speech_end, condition, recognizer, self.endpointer, self.session, self.speaker, suppressor, self.witness
+        )
 
 
 _WORKER: _Listener  # the pipeline of a worker process (or of this one, without workers)

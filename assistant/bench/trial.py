@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from ..audio import SPEECH_RATE
+from ..audio.denoise import NoiseSuppressor
 from ..dialogue import Reply, Session
 from ..endpoint import Endpointer, SpeechEvent, listen
 from ..errors import InputError
@@ -73,6 +74,8 @@ class Trial:
     came before the question was over; "none" when it never heard speech start."""
     late: bool
     """The end was decided only after PAD_AFTER, when the recognizer's stream had ended."""
+    witnessed: bool
+    """The suppressor took the question away, and the witness heard it (see `endpoint.listen`)."""
     endpoint_s: float | None
     """Audio seconds from the end of the question's speech to the end-of-speech decision."""
     intent_s: float | None
@@ -90,9 +93,12 @@ def ask_spoken(
     endpointer: TimedEndpointer,
     session: Session,
     speaker: Speaker,
+    suppressor: NoiseSuppressor | None = None,
+    witness: TimedEndpointer | None = None,
 ) -> Trial:
     """Stream one question (`stream`, whose speech ends `speech_end` seconds in) through listen ->
-    question_text -> respond, and synthesize the first sentence of the answer.
+    question_text -> respond, and synthesize the first sentence of the answer; with a
+    `suppressor` and its `witness`, as the listening loop hears a microphone (see `endpoint.listen`).
 
     The recognizer hears the stream up to PAD_AFTER after the speech. When the endpointer has not
     decided by then, `listen` ends with the stream and the rest of `stream` goes to the endpointer
@@ -122,9 +128,13 @@ def ask_spoken(
 
     # Each question is a stream of its own, with its clock at zero and no noise floor yet.
     endpointer.reset()
+    if witness is not None:
+        witness.reset()
     session.reset()
     started = time.perf_counter()
-    transcript = listen(blocks(), recognizer, endpointer, pause_ends_after=session.pause_ends_after)
+    transcript = listen(
+        blocks(), recognizer, endpointer, pause_ends_after=session.pause_ends_after, suppressor=suppressor, witness=witness
+    )
     returned = time.perf_counter()
     text = question_text(transcript) if transcript else ""
     try:
@@ -137,21 +147,24 @@ def ask_spoken(
     if late:
         heard_from = exhausted_at
         for start in range(heard_until, len(stream), BLOCK):
-            endpointer.feed(stream[start : start + BLOCK])
+            block = stream[start : start + BLOCK]
+            endpointer.feed(block if suppressor is None else suppressor.process(block))
             if endpointer.end:
                 break
-    else:
-        heard_from = endpointer.decided_at
+    # An utterance the suppressor took away was ended by the witness.
+    decider = witness if endpointer.end is None and witness is not None and witness.end is not None else endpointer
+    if not late:
+        heard_from = decider.decided_at
         heard_from -= next((behind for at, behind in reversed(handed) if at <= heard_from), 0.0)
-    end = endpointer.end
+    end = decider.end
     endpoint_s = intent_s = first_audio_s = None
     if end is None:
         reason = "none"
-    elif endpointer.decided < speech_end:
+    elif decider.decided < speech_end:
         reason = "cut"
     else:
         reason = end.reason
-        endpoint_s = endpointer.decided - speech_end
+        endpoint_s = decider.decided - speech_end
         intent_s = endpoint_s + (matched - heard_from)
         if reply is not None and reply.answer:
             synthesis = time.perf_counter()
@@ -170,6 +183,7 @@ def ask_spoken(
         recognition_s=returned - started,
         end_reason=reason,
         late=late,
+        witnessed=decider is witness,
         endpoint_s=endpoint_s,
         intent_s=intent_s,
         first_audio_s=first_audio_s,
@@ -229,6 +243,8 @@ class ConditionResult:
     """Utterances whose end was not decided within PAD_AFTER (their transcripts stop there)."""
     max_length: int
     """Utterances ended only by the endpointer's length limit."""
+    witnessed: int
+    """Utterances the noise suppressor took away, heard from the microphone's own sound."""
     unheard: int
     """Utterances in which no speech was recognized."""
     misses: list[str]
@@ -273,6 +289,7 @@ def summarize(engine: str, condition: Condition, trials: list[Trial]) -> Conditi
         cut=sum(t.end_reason == "cut" for t in trials),
         late=sum(t.late for t in trials),
         max_length=sum(t.end_reason == "max_length" for t in trials),
+        witnessed=sum(t.witnessed for t in trials),
         unheard=sum(not t.heard for t in trials),
         misses=[
             f"{t.row.question!r} heard as {t.heard!r} -> {t.reply.intent if t.reply else None}"
