@@ -178,6 +178,7 @@ class HandsFree:
         self.microphone: Microphone | None = None
         self._awake = options.wake is None
         self._disclaimed = False
+        self._ignored = False  # the last utterance got nothing back: see _next_question
         # Made at start-up with the rest, not when "stop" is first said: then it is ready at once,
         # and the loop's memory stays level from the first question on.
         self._stop_recognizer = Loading(self._make_stop_recognizer, name="stop-recognizer-loading")
@@ -221,6 +222,7 @@ class HandsFree:
             after = strip_wake(text, self.options.wake)
             if after is None:
                 _LOGGER.info("ignored without wake phrase: %r", text)
+                self._ignored = True
                 return None
             if not after:
                 self._awake = True
@@ -230,7 +232,8 @@ class HandsFree:
             text = after
         self._awake = self.options.wake is None
         if not plain_words(text):
-            return None  # noise heard as no word the dialogue can read: nothing was asked
+            self._ignored = True  # noise heard as no word the dialogue can read: nothing was asked
+            return None
         reply = self.session.respond(text, transcript.hearing, alternatives_of(transcript, text))
         self.captions.reply(reply, text)
         if reply.answer:
@@ -285,8 +288,7 @@ class HandsFree:
             self.options.speak = False
         time.sleep(TONE_ECHO)
 
-    def _next_question(self, microphone: Microphone, prompt: str, timeout: float | None = None) -> Transcript | None:
-        """The next utterance; None when nothing was said within `timeout` seconds."""
+    def _start_listening(self, microphone: Microphone, prompt: str) -> None:
         # Half-duplex: forget whatever was captured while the answer played and for `tail` seconds
         # after it, while its echo dies away; the "speak now" tone, when there is one, fills that time.
         answered = time.monotonic()
@@ -295,8 +297,18 @@ class HandsFree:
         time.sleep(max(0.0, self.options.tail - (time.monotonic() - answered)))
         microphone.clear()
         self.captions.status(prompt)
+
+    def _next_question(self, microphone: Microphone, prompt: str, timeout: float | None = None) -> Transcript | None:
+        """The next utterance; None when nothing was said within `timeout` seconds."""
+        ignored, self._ignored = self._ignored, False
         if self.options.push_to_talk:
+            self._start_listening(microphone, prompt)
             return self._push_to_talk(microphone)
+        # After an utterance that got nothing back (a monitor's beep heard as no words, talk without
+        # the wake phrase), listening goes on as it was: no "speak now" after each beep, and what
+        # the microphone heard meanwhile may be the start of a question.
+        if not ignored:
+            self._start_listening(microphone, prompt)
         return listen(
             microphone.frames(), self.recognizer, self.endpointer, timeout=timeout,
             pause_ends_after=self.session.pause_ends_after, suppressor=self.suppressor, witness=self.witness,

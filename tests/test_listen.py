@@ -363,3 +363,27 @@ def test_tones_say_when_to_speak_and_that_a_question_was_heard(pulse_server, tmp
     runs = tone_runs(after)
     assert notes(runs) == [*heard, *listening], runs
     assert speech_seconds(after[: int(runs[1][0] * 16000)]) < 0.5, "the answer began before the tone"
+
+
+@pytest.mark.heavy
+def test_a_beeping_monitor_does_not_set_off_the_speak_now_tone(pulse_server, tmp_path):
+    from assistant.bench.noise import monitor_beeps
+
+    env = {**pulse_server.client_env(), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    beeps = monitor_beeps(6.0)
+    beeps *= 0.05 / np.sqrt(np.mean(beeps**2))
+    recorder = pulse_server.record_speaker()
+    listener = Listener(env)
+    try:
+        listener.wait_listening()
+        greeted = len(recorder.samples())
+        pulse_server.play_into_mic(beeps, SPEECH_RATE).wait()
+        time.sleep(1.0)
+        during = recorder.samples()[greeted:]
+        # Each beep is an utterance of no words: ignored, and listening goes on without a tone.
+        assert tone_runs(during) == [] and speech_seconds(during) == 0.0
+        reply = ask(pulse_server, listener, "what_is_cytokine_release_syndrome")
+        assert reply["intent"] == "cytokine-release-syndrome", reply
+    finally:
+        listener.stop()
+        recorder.stop()
