@@ -63,8 +63,7 @@ class Temperature:
         if self.normal_below is None:
             return False
         values = [value for _, value in self._readings(text)]
-        celsius, fahrenheit = self.normal_below
-        return bool(values) and all(value < (celsius if value <= 45 else fahrenheit) for value in values)
+        return bool(values) and all(value < _on_its_scale(value, *self.normal_below) for value in values)
 
     def _readings(self, text: str) -> list[tuple[int, float]]:
         """The numbers that could be a body temperature, with where they stand, when a word for one is said."""
@@ -73,7 +72,12 @@ class Temperature:
         return [(start, value) for start, value in numbers(text) if 35 <= value <= 45 or 95 <= value <= 115]
 
     def _high(self, value: float) -> bool:
-        return value >= self.celsius if value <= 45 else value >= self.fahrenheit
+        return value >= _on_its_scale(value, self.celsius, self.fahrenheit)
+
+
+def _on_its_scale(value: float, celsius: float, fahrenheit: float) -> float:
+    """Of two limits, the one on the reading's scale: readings up to 45 are Celsius, above it Fahrenheit."""
+    return celsius if value <= 45 else fahrenheit
 
 
 @dataclass
@@ -284,7 +288,11 @@ def _temperature(entry: object, symptoms: list[Symptom], path: Path) -> Temperat
     if missing:
         raise datafile.fail(path, entry.line, f"'temperature' needs {', '.join(sorted(missing))}")
     symptom = _reading_symptom(entry, symptoms, path)
-    for key in ("celsius", "fahrenheit", "normal_celsius", "normal_fahrenheit"):
+    normal_keys = {"normal_celsius", "normal_fahrenheit"}
+    if len(given := normal_keys & set(entry)) == 1:
+        (key,) = given
+        raise datafile.fail(path, entry.key_lines[key], f"{key} needs its partner: give normal_celsius and normal_fahrenheit together, or neither")
+    for key in ("celsius", "fahrenheit", *sorted(normal_keys)):
         if key in entry:
             _check_number(entry, key, "a number of degrees", path)
     normal = (float(entry["normal_celsius"]), float(entry["normal_fahrenheit"])) if "normal_celsius" in entry else None

@@ -284,6 +284,16 @@ def test_a_spoken_frame_without_exactly_one_symptom_is_an_error_naming_its_line(
         RedFlags.from_file(load_intents(), broken)
 
 
+def test_a_normal_temperature_given_on_one_scale_only_is_an_error_naming_its_line(tmp_path):
+    # Half a pair would leave readings on the other scale without a normal range.
+    text = SAFETY_FILE.read_text(encoding="utf-8")
+    broken = tmp_path / SAFETY_FILE.name
+    broken.write_text(text.replace("\n  normal_fahrenheit: 99.5", "", 1), encoding="utf-8")
+    line = text[: text.index("\n  normal_celsius:")].count("\n") + 2
+    with pytest.raises(OverlayError, match=rf"safety.yaml:{line}: normal_celsius needs its partner"):
+        RedFlags.from_file(load_intents(), broken)
+
+
 @pytest.mark.parametrize(
     "loader, path, typo",
     [(lambda p: RedFlags.from_file(load_intents(), p), SAFETY_FILE, ("\n    reports:", "\n    report:")),
