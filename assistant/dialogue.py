@@ -157,6 +157,25 @@ class Commands:
             for i, phrase in find_phrases(tokens, phrases)
         )
 
+    def yes_or_no(self, utterance: str, leading: bool = True) -> str | None:
+        """Whether an answer to a question back says "yes" or "no": it is one of `yes` or `no`
+        with filler words around it ("yes please"); or, with `leading`, it starts with a one-word
+        yes or no and holds no way of saying the other ("yes she is", "no, I'm fine"). None
+        otherwise: another question, or both ("yes... no, wait")."""
+        for said, phrases in (("yes", self.yes), ("no", self.no)):
+            if self.answers(utterance, phrases):
+                return said
+        tokens = plain_words(utterance)
+        first = next((t for t in tokens if t not in self.filler), None)
+        if not leading or first is None:
+            return None
+        opens_yes, opens_no = (first,) in self.yes, (first,) in self.no
+        if opens_yes and not find_phrases(tokens, self.no):
+            return "yes"
+        if opens_no and not find_phrases(tokens, self.yes):
+            return "no"
+        return None
+
     def find(self, utterance: str) -> Command | None:
         """The command an utterance gives: it holds a command phrase and otherwise only filler words."""
         tokens = plain_words(utterance)
@@ -292,9 +311,10 @@ class Session:
                 return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
         checking, self.checking = self.checking, None
         if checking and not alert:
-            if self.commands.answers(text, self.commands.yes):
+            said = self.commands.yes_or_no(text)
+            if said == "yes":
                 alert = self.red_flags.alert([checking])
-            elif self.commands.answers(text, self.commands.no):
+            elif said == "no":
                 return self._said(Reply(text, None, 1.0, self.commands.replies["rephrase"], None, outcome="unknown"), None)
         if alert:
             topic = alert.symptoms[0].intent
@@ -321,10 +341,12 @@ class Session:
         return reply
 
     def _answer_to_question(self, text: str, pending: tuple[str, ...]) -> Reply | None:
-        """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"."""
-        if len(pending) == 1 and self.commands.answers(text, self.commands.yes):
+        """The reply to a yes or no after "Did you ask about X?", or to a no after "Do you mean X or Y?"
+        ("no, the second one" picks the second)."""
+        said = self.commands.yes_or_no(text, leading=len(pending) == 1)
+        if len(pending) == 1 and said == "yes":
             return self._answer(text, pending[0], 1.0)
-        if self.commands.answers(text, self.commands.no):
+        if said == "no":
             return self._said(Reply(text, None, 1.0, self.commands.replies["rephrase"], None, outcome="unknown"), None)
         return None
 

@@ -480,3 +480,41 @@ def test_a_pause_ends_a_short_question_the_matcher_would_answer_when_heard_with_
     complete = session.pause_ends_after("what is cytokine release syndrome")
     assert session.pause_ends_after(words, clear_voice=True) == complete
     assert session.pause_ends_after(words, clear_voice=False) > complete
+
+
+@pytest.mark.parametrize("reply", ["yes it was", "yeah that's it", "yes that's what i asked", "okay yes exactly"])
+def test_a_yes_that_leads_a_reply_to_a_question_back_answers_the_topic(reply):
+    session = Session.create()
+    assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
+    answered = session.respond(reply)
+    assert answered.outcome == "answer" and answered.intent == "cytokine-release-syndrome"
+
+
+@pytest.mark.parametrize("reply", ["no i asked something else", "no it wasn't", "nah", "no sorry"])
+def test_a_no_that_leads_a_reply_to_a_question_back_asks_for_another_way_and_answers_nothing(reply):
+    session = Session.create()
+    session.respond("what is cytokine release syndrome", hearing="unsure")
+    declined = session.respond(reply)
+    assert declined.intent is None and declined.answer == "Sorry. Please ask your question another way."
+
+
+def test_no_then_a_choice_still_picks_one_of_two_topics():
+    session = Session.create()
+    session.matcher.margin = 1.0
+    session.respond("fever and muscle pain")
+    first, second = session.pending
+    assert session.respond("no the second one").intent == second
+
+
+@pytest.mark.parametrize("reply", ["yes i am", "yes she is", "yes right now"])
+def test_a_yes_that_leads_a_reply_to_a_red_flag_check_back_is_a_report(reply):
+    session = Session.create()
+    assert session.respond("i think i have trouble breathing", hearing="unsure").answer.startswith("Did you say someone has")
+    reported = session.respond(reply, hearing="clear")
+    assert reported.urgent and reported.answer.startswith("This could be serious. Please contact your care team now.")
+
+
+def test_a_yes_and_a_no_in_one_reply_answer_no_topic():
+    session = Session.create()
+    session.respond("what is cytokine release syndrome", hearing="unsure")
+    assert session.respond("yes no wait").intent is None
