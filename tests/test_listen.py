@@ -13,15 +13,31 @@ import numpy as np
 import pytest
 
 from assistant.audio import SPEECH_RATE
+from assistant.audio.denoise import RNNoiseLibrary, noise_suppressor
 from assistant.audio.tones import Tones
+from assistant.bench.noise import mix
 from assistant.bench.voices import ESPEAK_US, JOE, VoiceCache
 from assistant.dialogue import Session
+from assistant.endpoint import Endpointer, listen
+from assistant.errors import AudioError
 from assistant.intents import load_intents
 from assistant.listen import INTRODUCE_AFTER, Captions, HandsFree, ListenOptions, Loading, question_text, strip_wake
 from assistant.settings import VoiceSettings
 from assistant.speech_in import PocketSphinxRecognizer, Transcript
 from assistant.speech_out import Speaker
 from assistant.text import spoken_words
+
+
+
+def rnnoise_installed() -> bool:
+    try:
+        RNNoiseLibrary.from_file().locate()
+    except AudioError:
+        return False
+    return True
+
+
+needs_rnnoise = pytest.mark.skipif(not rnnoise_installed(), reason="RNNoise is not installed (scripts/setup installs it)")
 
 AUDIO = Path(__file__).parent / "data" / "audio"
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,6 +265,45 @@ def test_a_spoken_yes_or_no_to_a_question_back_is_taken(voice, tmp_path):
         assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
         reply = session.respond(heard.text, heard.hearing, heard.alternatives)
         assert reply.outcome == taken, f"{said!r} heard as {heard.text!r} ({heard.hearing})"
+
+
+@needs_rnnoise
+def test_after_a_question_back_the_recognizer_leans_towards_yes_and_no(tmp_path):
+    session = Session.create()
+    recognizer = PocketSphinxRecognizer(session.phrases(), answers=session.answers())
+    voices = VoiceCache(tmp_path)
+
+    def heard(text: str) -> Transcript:
+        """Heard as the listening loop hears a microphone: cleaned by RNNoise, ended by a pause."""
+        stream = mix(voices.speech(text, ESPEAK_US), None, None, 1.0)
+        blocks = (stream[i : i + 320] for i in range(0, len(stream), 320))
+        return listen(blocks, recognizer, Endpointer(), suppressor=noise_suppressor(True), witness=Endpointer())
+
+    # As in a session: the question asked back was heard first.
+    heard("what is cytokine release syndrome")
+    assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
+    assert session.asked
+    recognizer.expect_answer(session.asked)
+    taken = {"yes": 0, "no": 0}
+    for said, meant in [(reply, "yes") for reply in YES_REPLIES] + [(reply, "no") for reply in NO_REPLIES]:
+        transcript = heard(said)
+        session.reset()
+        session.respond("what is cytokine release syndrome", hearing="unsure")
+        reply = session.respond(transcript.text, transcript.hearing, transcript.alternatives)
+        yes, no = reply.intent == "cytokine-release-syndrome", "another way" in reply.answer
+        assert not (no if meant == "yes" else yes), f"{said!r} heard as {transcript.text!r}: taken as the opposite"
+        taken[meant] += yes if meant == "yes" else no
+    # Measured: all 12 taken as meant; 8 with the questions' model ("not really" was heard as
+    # "got really", "correct" too unsurely to be taken).
+    assert sum(taken.values()) >= 11, taken
+    # A question asked again instead of a yes or no is still heard as one.
+    assert heard("what are the side effects").text == "what are the side effects"
+    recognizer.expect_answer(False)
+    assert not Session.create().asked
+
+
+YES_REPLIES = ("yes", "yeah", "yes please", "yes i did", "that's right", "yep", "correct")
+NO_REPLIES = ("no", "nope", "no thanks", "not really", "no that's wrong")
 
 
 @pytest.mark.parametrize("intent", ["cytokine-release-syndrome", "collecting-cells", "potential-side-effects"])

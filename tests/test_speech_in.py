@@ -492,6 +492,20 @@ def test_pocketsphinx_starts_from_the_shipped_cepstral_mean_and_forget_returns_t
     assert mean() == pytest.approx(start, abs=0.01)
 
 
+def test_when_the_model_for_answers_cannot_be_made_the_questions_model_goes_on(caplog):
+    recognizer = PocketSphinxRecognizer(["what is cytokine release syndrome", "yes", "no"], answers=["yes", "no"])
+
+    def unmakeable(said):
+        raise RecognizerError("eSpeak NG is not installed")
+
+    recognizer._made = unmakeable
+    with caplog.at_level(logging.WARNING):
+        recognizer.expect_answer(True)
+    assert "questions' model: eSpeak NG is not installed" in caplog.text
+    assert recognizer._decoder.current_search() == "_default"
+    assert recognizer.transcribe(read_wav(AUDIO / "what_is_cytokine_release_syndrome.wav")).text == "what is cytokine release syndrome"
+
+
 @pytest.mark.parametrize(
     "text, problem", [('[decoder]\nlw = "high"\n', "must be a float"), ("[decoder]\nbeem = 1\n", "unknown"), ("[decoder\n", "cannot read")]
 )

@@ -187,7 +187,7 @@ def _recognizer(settings: Settings, session: Session):
     from ..speech_in import PocketSphinxRecognizer, make_recognizer
 
     wake = [settings.wake] if settings.wake else []
-    recognizer = make_recognizer(settings.recognizer, session.phrases() + wake, settings.model)
+    recognizer = make_recognizer(settings.recognizer, session.phrases() + wake, settings.model, answers=session.answers())
     if settings.recognizer == "auto" and isinstance(recognizer, PocketSphinxRecognizer):
         print(f"assistant: listening with the bundled PocketSphinx recognizer; for better recognition, "
               f"{install_hint()}", file=sys.stderr)

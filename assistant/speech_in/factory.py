@@ -20,13 +20,15 @@ def make_recognizer(
     phrases: Sequence[str] = (),
     model_path: str | Path | None = None,
     open_vocabulary: bool = False,
+    answers: Sequence[str] = (),
 ) -> Recognizer:
     """The recognizer for an engine name: "vosk", "pocketsphinx", or "auto".
 
     "auto" takes Vosk when an English Vosk model is installed (or `model_path` names one) and
     PocketSphinx otherwise, saying once how to install the better model. A Vosk recognizer with
     a grammar also runs the open pass (`Transcript.open_text`); PocketSphinx needs none, as its
-    domain model already backs off to general English.
+    domain model already backs off to general English. `answers`: the yes and no phrases among
+    `phrases`, which PocketSphinx leans towards after a question back (`Recognizer.expect_answer`).
     """
     from ..lexicon import lexicon_respellings
     from ..models import find_model, install_hint
@@ -40,4 +42,4 @@ def make_recognizer(
         if engine == "vosk":
             raise ModelError(f"no English Vosk model is installed; {install_hint()}")
         _LOGGER.info("recognizing speech with PocketSphinx; for better recognition %s", install_hint())
-    return PocketSphinxRecognizer(phrases, open_vocabulary=open_vocabulary, respellings=lexicon_respellings())
+    return PocketSphinxRecognizer(phrases, open_vocabulary=open_vocabulary, respellings=lexicon_respellings(), answers=answers)

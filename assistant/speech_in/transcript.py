@@ -99,6 +99,10 @@ class Recognizer(ABC):
     def forget(self) -> None:
         """Drop what the recognizer has learnt of the voice and the room, as if it were new."""
 
+    def expect_answer(self, expected: bool) -> None:
+        """Whether the next utterances are likely a yes or a no, to a question the assistant asked
+        back; an engine that can lean its language towards those answers does, until told otherwise."""
+
     def transcribe(self, audio: Audio | np.ndarray) -> Transcript:
         """Recognize one whole utterance: an `Audio` of any rate, or float samples at 16 kHz."""
         if isinstance(audio, Audio):
