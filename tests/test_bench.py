@@ -29,12 +29,13 @@ from assistant.bench.noise import (
     monitor_beeps,
     room_responses,
 )
+from assistant.bench.replies import SpokenReply, load_replies, run_replies_bench
 from assistant.bench.questions import QUESTION_SETS, DevQuestion, kind_of, load_dev_set, spoken_selection
 from assistant.bench.spoken import question_rows, run_spoken_bench
 from assistant.bench.voices import ESPEAK_RP, ESPEAK_US, JOE, JOE_FAST, QUESTION_VOICES, VoiceCache, speech_span, talkers_for
 from assistant.cli import main
 from assistant.bench.wer import normalize_words, word_errors
-from assistant.errors import SpeechError
+from assistant.errors import InputError, SpeechError
 
 AUDIO = Path(__file__).parent / "data" / "audio"
 # Fixtures whose file names are their transcripts, with the development set's expectations.
@@ -281,3 +282,28 @@ def test_quick_bench_runs_spoken_fixtures_through_the_listen_path(tmp_path, caps
     assert 0 < endpoint[0] <= endpoint[1] <= endpoint[2] < PAD_AFTER * 1000
     assert endpoint[0] < intent[0] <= first_audio[0]
     assert numbers["peak_memory_mb"] > 0
+
+
+def test_replies_bench_says_replies_to_a_question_back_through_the_listen_path(tmp_path, capsys):
+    replies = [SpokenReply("yes", "yes", "dev"), SpokenReply("no", "no", "dev"), SpokenReply("what are the side effects", "yes", "test")]
+    scores = run_replies_bench(engine="pocketsphinx", voices=(ESPEAK_US,), levels=(None,), replies=replies, cache=tmp_path)
+    by_set = {score.set: score for score in scores}
+    assert (by_set["dev"].replies, by_set["dev"].meant, by_set["dev"].opposite) == (2, 2, 0)
+    # A new question instead of a yes or a no is answered for itself: taken as neither.
+    assert (by_set["test"].meant, by_set["test"].opposite, by_set["test"].neither) == (0, 0, 1)
+    table = capsys.readouterr().out
+    assert "quiet           dev        2/2" in table
+
+
+def test_the_shipped_replies_mean_yes_or_no_and_a_bad_meaning_is_named(tmp_path):
+    replies = load_replies()
+    assert {r.meaning for r in replies} == {"yes", "no"} and {r.set for r in replies} == {"dev", "test"}
+    bad = tmp_path / "replies.tsv"
+    bad.write_text("reply\tmeaning\tset\nyes\tmaybe\tdev\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the meaning of 'yes' must be yes or no"):
+        load_replies(bad)
+
+
+def test_the_replies_bench_is_a_benchmark_of_its_own(capsys):
+    assert main(["bench", "--replies", "--spoken"]) == 2
+    assert "separate benchmarks" in capsys.readouterr().err

@@ -278,8 +278,13 @@ def topic_tree(intents: Iterable[Intent]) -> Iterator[tuple[Intent, int]]:
 
 
 def bench(args: argparse.Namespace) -> int:
-    if sum((args.speech, args.spoken, args.soak is not None)) > 1:
-        raise InputError("--speech, --spoken and --soak are separate benchmarks; give one of them")
+    if sum((args.speech, args.spoken, args.replies, args.soak is not None)) > 1:
+        raise InputError("--speech, --spoken, --replies and --soak are separate benchmarks; give one of them")
+    if args.replies:
+        from ..bench.replies import run_replies_bench
+
+        run_replies_bench(args.json, args.engine, cache=args.cache)
+        return 0
     if args.soak is not None:
         from ..bench.soak import run_soak
 

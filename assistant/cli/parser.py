@@ -93,17 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
                             "(needs scripts/setup --piper and pip install -e '.[bench]')")
     bench.add_argument("--quick", action="store_true",
                        help="--spoken on 12 questions in 8 conditions, to check that it runs (a minute or two)")
+    bench.add_argument("--replies", action="store_true",
+                       help="say yes and no replies to \"Did you ask about ...?\" (Piper and eSpeak NG voices) in quiet "
+                            "and in babble, through the listening path, and count how they were taken instead "
+                            "(needs scripts/setup --piper)")
     bench.add_argument("--soak", type=float, metavar="SECONDS",
                        help="run the hands-free loop for SECONDS on a virtual microphone (questions, commands, "
                             "silence, noise) and print its memory over time, its answers and any errors instead "
                             "(run it with scripts/soak.py, which starts a private PulseAudio server)")
     bench.add_argument("--engine", choices=RECOGNIZER_ENGINES, default="auto",
-                       help="recognizer for --spoken (auto: every installed one) and --soak (default: %(default)s)")
+                       help="recognizer for --spoken (auto: every installed one), --replies and --soak (default: %(default)s)")
     bench.add_argument("--no-noise-suppression", dest="noise_suppression", action="store_false",
                        help="--spoken: recognize each stream as heard, without taking steady noise out first "
                             "(default: on when RNNoise is installed, as in listen)")
     bench.add_argument("--cache", type=Path, metavar="DIR",
-                       help="folder for the spoken questions of --spoken and --soak (default: the user cache)")
+                       help="folder for the spoken questions of --spoken, --replies and --soak (default: the user cache)")
     bench.add_argument("--questions", action="append", metavar="NAME_OR_TSV",
                        help="a question set to ask: dev, dev2, test, fresh, or a .tsv file of the same columns; "
                             "repeat for several (default: every shipped set; --spoken asks one, default dev)")
