@@ -254,15 +254,18 @@ def test_a_spoken_yes_or_no_to_a_question_back_is_taken(voice, tmp_path):
     if voice.engine == "piper":
         pytest.importorskip("piper")
     session = Session.create()
-    recognizer = PocketSphinxRecognizer(session.phrases())
+    recognizer = PocketSphinxRecognizer(session.phrases(), answers=session.answers())
     voices = VoiceCache(tmp_path)
     # Without "yes" and "no" in the recognizer's language, "no" was heard as "know" (Piper) and
-    # "yes" as "use" (eSpeak NG).
+    # "yes" as "use" (eSpeak NG). With the questions' model alone, eSpeak NG's "no" was heard
+    # too unsurely to be taken in some runs: its audio differs slightly with what the same
+    # process synthesized before.
     recognizer.transcribe(voices.speech("what is cytokine release syndrome", voice))
     for said, taken in [("yes", "answer"), ("no", "unknown")]:
-        heard = recognizer.transcribe(np.pad(voices.speech(said, voice), SPEECH_RATE // 4))
         session.reset()
         assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
+        recognizer.expect_answer(session.asked)
+        heard = recognizer.transcribe(np.pad(voices.speech(said, voice), SPEECH_RATE // 4))
         reply = session.respond(heard.text, heard.hearing, heard.alternatives)
         assert reply.outcome == taken, f"{said!r} heard as {heard.text!r} ({heard.hearing})"
 
@@ -270,35 +273,40 @@ def test_a_spoken_yes_or_no_to_a_question_back_is_taken(voice, tmp_path):
 @needs_rnnoise
 def test_after_a_question_back_the_recognizer_leans_towards_yes_and_no(tmp_path):
     session = Session.create()
-    recognizer = PocketSphinxRecognizer(session.phrases(), answers=session.answers())
     voices = VoiceCache(tmp_path)
 
-    def heard(text: str) -> Transcript:
-        """Heard as the listening loop hears a microphone: cleaned by RNNoise, ended by a pause."""
-        stream = mix(voices.speech(text, ESPEAK_US), None, None, 1.0)
-        blocks = (stream[i : i + 320] for i in range(0, len(stream), 320))
-        return listen(blocks, recognizer, Endpointer(), suppressor=noise_suppressor(True), witness=Endpointer())
+    def replies_taken(recognizer: PocketSphinxRecognizer) -> int:
+        def heard(text: str) -> Transcript:
+            """Heard as the listening loop hears a microphone: cleaned by RNNoise, ended by a pause."""
+            stream = mix(voices.speech(text, ESPEAK_US), None, None, 1.0)
+            blocks = (stream[i : i + 320] for i in range(0, len(stream), 320))
+            return listen(blocks, recognizer, Endpointer(), suppressor=noise_suppressor(True), witness=Endpointer())
 
-    # As in a session: the question asked back was heard first.
-    heard("what is cytokine release syndrome")
-    assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
-    assert session.asked
-    recognizer.expect_answer(session.asked)
-    taken = {"yes": 0, "no": 0}
-    for said, meant in [(reply, "yes") for reply in YES_REPLIES] + [(reply, "no") for reply in NO_REPLIES]:
-        transcript = heard(said)
-        session.reset()
-        session.respond("what is cytokine release syndrome", hearing="unsure")
-        reply = session.respond(transcript.text, transcript.hearing, transcript.alternatives)
-        yes, no = reply.intent == "cytokine-release-syndrome", "another way" in reply.answer
-        assert not (no if meant == "yes" else yes), f"{said!r} heard as {transcript.text!r}: taken as the opposite"
-        taken[meant] += yes if meant == "yes" else no
-    # Measured: all 12 taken as meant; 8 with the questions' model ("not really" was heard as
-    # "got really", "correct" too unsurely to be taken).
-    assert sum(taken.values()) >= 11, taken
-    # A question asked again instead of a yes or no is still heard as one.
-    assert heard("what are the side effects").text == "what are the side effects"
-    recognizer.expect_answer(False)
+        # As in a session: the question asked back was heard first.
+        heard("what is cytokine release syndrome")
+        assert session.respond("what is cytokine release syndrome", hearing="unsure").outcome == "confirm"
+        assert session.asked
+        recognizer.expect_answer(session.asked)
+        taken = 0
+        for said, meant in [(reply, "yes") for reply in YES_REPLIES] + [(reply, "no") for reply in NO_REPLIES]:
+            transcript = heard(said)
+            session.reset()
+            session.respond("what is cytokine release syndrome", hearing="unsure")
+            reply = session.respond(transcript.text, transcript.hearing, transcript.alternatives)
+            yes, no = reply.intent == "cytokine-release-syndrome", "another way" in reply.answer
+            assert not (no if meant == "yes" else yes), f"{said!r} heard as {transcript.text!r}: taken as the opposite"
+            taken += yes if meant == "yes" else no
+        # A question asked again instead of a yes or no is still heard as one.
+        assert heard("what are the side effects").text == "what are the side effects"
+        return taken
+
+    without = replies_taken(PocketSphinxRecognizer(session.phrases()))
+    leaning = PocketSphinxRecognizer(session.phrases(), answers=session.answers())
+    with_answers = replies_taken(leaning)
+    # Measured on the same audio in six runs whose eSpeak NG audio differed slightly: 7 to 10 of
+    # the 12 taken with the questions' model, 11 or 12 leaning.
+    assert with_answers >= 10 and with_answers > without, (without, with_answers)
+    leaning.expect_answer(False)
     assert not Session.create().asked
 
 
