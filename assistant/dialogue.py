@@ -25,9 +25,13 @@ COURTESIES = ("hello", "thanks", "okay", "dismiss")
 """Greetings, thanks, "okay" and "never mind": answered with their own short reply, and, since
 a question often follows them ("okay... and how long does it take"), not ended early."""
 ACTIONS = ("repeat", "more", "help", "stop", *VOICE_ACTIONS, "goodbye", *COURTESIES)
+KEEP_ASKING = ("repeat", "stop", *VOICE_ACTIONS)
+"""Commands that leave a question back open: after "Did you ask about ...?", "say that again" says
+the question again and "slower" changes only how it is said, so the yes or no that follows still
+answers it (it was heard as nothing: "yes" to a red-flag check-back got "Sorry, I didn't catch that")."""
 REPLY_KEYS = (
     "hello", "greeting", "disclaimer", "unknown", "nothing_to_repeat", "nothing_more", "no_more", "clarify", "confirm",
-    "rephrase", "unheard", "help", "goodbye",
+    "rephrase", "unheard", "answer_unheard", "help", "goodbye",
 )
 OUTCOMES = ("answer", "urgent", "confirm", "clarify", "unknown", "unheard", "command")
 """What a reply does: answers a topic; gives the urgent advice; asks back about one topic ("Did you
@@ -317,7 +321,7 @@ class Session:
             if reported:
                 return self._checked_back(text, reported.symptoms[0])
             if hearing == "unheard":
-                return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
+                return self._unheard(text)
         checking, self.checking = self.checking, None
         if checking and not alert:
             said = self.commands.yes_or_no(text)
@@ -336,11 +340,33 @@ class Session:
                 return reply
         command = self.commands.find(text)
         if command:
+            if command.action in KEEP_ASKING:
+                self.pending, self.checking = pending, checking
             return self._command(text, command)
         if hearing is not None and not self.matcher.stems(text):
             # Only small words ("if", "up"): noise or a lost question, not something the guide lacks.
-            return Reply(text, None, 0.0, self.commands.replies["unheard"], None, outcome="unheard")
+            self.pending, self.checking = pending, checking
+            return self._unheard(text)
         return self._question(text, pending, hearing, alternatives)
+
+    def _unheard(self, text: str) -> Reply:
+        """The reply to too little heard. While a question back waits for its yes or no, it is asked
+        again, so that the listener knows what to answer; a red-flag check-back keeps its advice."""
+        replies = self.commands.replies
+        if self.checking:
+            answer = f"{replies['answer_unheard']} {self.red_flags.check_back(self.checking)}"
+            return self._said(Reply(text, None, 0.0, answer, None, urgent=True), topic=self.topic)
+        if self.pending:
+            answer = f"{replies['answer_unheard']} {self._question_back(self.pending)}"
+            return self._said(Reply(text, None, 0.0, answer, None, outcome="unheard"), topic=self.topic)
+        return Reply(text, None, 0.0, replies["unheard"], None, outcome="unheard")
+
+    def _question_back(self, pending: tuple[str, ...]) -> str:
+        """ "Did you ask about X?" for one topic, "Do you mean X, or Y?" for two."""
+        names = [self.intents[topic].name for topic in pending]
+        if len(names) == 1:
+            return self.commands.replies["confirm"].format(topic=names[0])
+        return self.commands.replies["clarify"].format(first=names[0], second=names[1])
 
     def _checked_back(self, text: str, symptom: Symptom) -> Reply:
         """A red-flag check-back: urgent, with the advice in it, about no topic. A "yes" to it is
@@ -373,14 +399,12 @@ class Session:
         if match.intent is None:
             return self._said(Reply(text, None, match.confidence, replies["unknown"], None, outcome="unknown"), None)
         if match.alternative:
-            first, second = self.intents[match.intent], self.intents[match.alternative]
-            self.pending = (first.id, second.id)
-            answer = replies["clarify"].format(first=first.name, second=second.name)
+            self.pending = (match.intent, match.alternative)
+            answer = self._question_back(self.pending)
             return self._said(Reply(text, None, match.confidence, answer, None, outcome="clarify"), topic=self.topic)
         if not match.sure:
-            intent = self.intents[match.intent]
-            self.pending = (intent.id,)
-            answer = replies["confirm"].format(topic=intent.name)
+            self.pending = (match.intent,)
+            answer = self._question_back(self.pending)
             return self._said(Reply(text, None, match.confidence, answer, None, outcome="confirm"), topic=self.topic)
         return self._answer(text, match.intent, match.confidence)
 

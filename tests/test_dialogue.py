@@ -409,6 +409,54 @@ def test_yes_to_a_red_flag_check_back_is_a_report_and_no_asks_for_the_question_a
     assert not session.respond("yes").urgent
 
 
+@pytest.mark.parametrize("between", ["say that again", "slower", "louder", "stop"])
+def test_a_question_back_stays_open_across_say_that_again_and_changes_of_voice(between):
+    session = Session.create()
+    asked = session.respond("what is cytokine release syndrome", hearing="unsure")
+    again = session.respond(between, hearing="clear")
+    assert session.asked
+    if between == "say that again":
+        assert again.answer == asked.answer == "Did you ask about cytokine release syndrome?"
+    assert session.respond("yes", hearing="clear").intent == "cytokine-release-syndrome"
+    session.respond("i cant breathe", hearing="unsure")
+    session.respond(between, hearing="clear")
+    reported = session.respond("yes", hearing="clear")
+    assert reported.urgent and reported.answer.startswith("This could be serious. Please contact your care team now.")
+
+
+def test_other_commands_close_a_question_back():
+    session = Session.create()
+    session.respond("what is cytokine release syndrome", hearing="unsure")
+    session.respond("what can i ask", hearing="clear")
+    assert not session.asked
+    assert session.respond("yes", hearing="clear").intent is None
+
+
+def test_an_answer_to_a_question_back_heard_too_little_gets_the_question_again():
+    session = Session.create()
+    session.respond("what is cytokine release syndrome", hearing="unsure")
+    for heard, hearing in [("mm", "unheard"), ("if", "clear")]:
+        reply = session.respond(heard, hearing=hearing)
+        assert reply.outcome == "unheard" and not reply.urgent
+        assert reply.answer == "Sorry, I didn't catch your answer. Did you ask about cytokine release syndrome?"
+    assert session.respond("yes", hearing="clear").intent == "cytokine-release-syndrome"
+    # Two topics: asked again as the choice between them.
+    session.pending = ("cytokine-release-syndrome", "neurological-effects")
+    assert session.respond("mm", hearing="unheard").answer.startswith("Sorry, I didn't catch your answer. Do you mean")
+    assert session.asked
+
+
+def test_an_answer_to_a_red_flag_check_back_heard_too_little_keeps_the_advice():
+    session = Session.create()
+    session.respond("i cant breathe", hearing="unsure")
+    for heard, hearing in [("mm", "unheard"), ("if", "clear")]:
+        reply = session.respond(heard, hearing=hearing)
+        assert reply.urgent and reply.answer.startswith("Sorry, I didn't catch your answer. Did you say someone has")
+        assert "contact your care team now" in reply.answer
+    assert session.respond("say that again", hearing="clear").answer == reply.answer
+    assert session.respond("yes", hearing="clear").answer.startswith("This could be serious.")
+
+
 def test_a_red_flag_heard_clearly_without_its_reporter_is_checked_back_unless_it_is_asked_about():
     # "um i'm burning up and so short of breath", as PocketSphinx heard it in quiet.
     heard = Session.create().respond("of wondering open so short of breath", hearing="clear")
