@@ -56,13 +56,18 @@ class DevQuestion:
         return bool(self.intents)
 
 
-def load_dev_set(path: Path = DEV_SET) -> list[DevQuestion]:
-    """Rows of a tab-separated file with the columns question, intent (alternatives joined by '|'), urgent."""
+def read_rows(path: Path, what: str) -> list[dict[str, str]]:
+    """The rows of a tab-separated file with a header line; `what` names the file in an error."""
     try:
         with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
+            return list(csv.DictReader(handle, delimiter="\t"))
     except OSError as err:
-        raise InputError(f"cannot read development set '{path}': {err.strerror}") from err
+        raise InputError(f"cannot read {what} '{path}': {err.strerror}; check that the file is there and readable") from err
+
+
+def load_dev_set(path: Path = DEV_SET) -> list[DevQuestion]:
+    """Rows of a tab-separated file with the columns question, intent (alternatives joined by '|'), urgent."""
+    rows = read_rows(path, "development set")
     return [
         DevQuestion(row["question"], frozenset(filter(None, row["intent"].split("|"))), row["urgent"] == "1")
         for row in rows

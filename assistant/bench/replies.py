@@ -11,7 +11,6 @@ answers (`pocketsphinx_engine.ANSWER_WEIGHT`); the `test` ones were not used to 
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -26,6 +25,7 @@ from ..errors import InputError
 from ..resources import intents_file
 from ..speech_in import Recognizer, make_recognizer
 from .noise import babble_sentences, make_noise, mix
+from .questions import read_rows
 from .trial import BLOCK
 from .voices import QUESTION_VOICES, Voice, VoiceCache, talkers_for
 
@@ -61,12 +61,7 @@ class ReplyScores:
 
 
 def load_replies(path: Path = REPLIES) -> list[SpokenReply]:
-    try:
-        with open(path, encoding="utf-8", newline="") as file:
-            rows = list(csv.DictReader(file, delimiter="\t"))
-    except OSError as err:
-        raise InputError(f"cannot read the replies '{path}': {err.strerror}; restore it from the package") from None
-    replies = [SpokenReply(row["reply"], row["meaning"], row["set"]) for row in rows]
+    replies = [SpokenReply(row["reply"], row["meaning"], row["set"]) for row in read_rows(path, "the replies")]
     wrong = [r.reply for r in replies if r.meaning not in ("yes", "no")]
     if wrong:
         raise InputError(f"'{path}': the meaning of {wrong[0]!r} must be yes or no")
