@@ -327,8 +327,9 @@ def test_spoken_answers_are_recognized_back(intent):
     heard = set(recognizer.transcribe(sound).text.split())
     key_words = {w for w in spoken_words(answer) if len(w) > 3}
     recall = len(key_words & heard) / len(key_words)
-    # Measured: 0.67, 0.57 and 0.75 of the long words.
-    assert recall >= 0.5, f"only {recall:.0%} of {sorted(key_words)} heard back: {sorted(heard)}"
+    # Measured over four runs whose eSpeak NG audio differed slightly (it depends on what the
+    # process synthesized before): 0.52-0.71, 0.57-0.79 and 0.66-0.88 of the long words.
+    assert recall >= 0.4, f"only {recall:.0%} of {sorted(key_words)} heard back: {sorted(heard)}"
 
 
 @pytest.mark.heavy
