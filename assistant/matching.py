@@ -78,6 +78,11 @@ class Match:
     """How much of the question is worded as the intent's closest sample: the words (frame words
     too) they share over the words of both. "what is car t therapy" is one of its topic's samples
     (1.0); "i have car t", which scores as well on the one word that tells, is 0.43 of "what is car t"."""
+    support: float = 0.0
+    """How much of the evidence lies beyond its strongest word. A topic resting on one word has
+    none: in babble, "what of low for what will it the" (for "how well does car t work for most
+    patients") rests on "low", of low blood counts; "what does car t cell therapy they need" (for
+    "... mean") on "need", of conditioning chemotherapy, since "car t" is in every topic."""
 
 
 class Matcher:
@@ -362,8 +367,17 @@ class Matcher:
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
             alternative = second
         weights, bag = self._weights(stems), self._bags[best]
-        evidence = sum(weight for stem, weight in weights.items() if bag.get(stem, 0.0) > 0)
-        return Match(best, round(min(score, 1.0), 3), alternative, stems, sure=score >= self.sure_threshold, evidence=evidence)
+        telling = [weight for stem, weight in weights.items() if bag.get(stem, 0.0) > 0]
+        evidence = sum(telling)
+        return Match(
+            best,
+            round(min(score, 1.0), 3),
+            alternative,
+            stems,
+            sure=score >= self.sure_threshold,
+            evidence=evidence,
+            support=evidence - max(telling, default=0.0),
+        )
 
     def _related(self, a: str, b: str) -> bool:
         parents = {self.intent_set[a].parent or a, self.intent_set[b].parent or b}

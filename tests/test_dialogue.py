@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.dialogue import CERTAIN_SURE, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SURE, Commands, Session
+from assistant.dialogue import CERTAIN_SURE, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SUPPORT, SPOKEN_SURE, Commands, Session
 from assistant.errors import InputError, OverlayError
 from assistant.intents import load_intents
 from assistant.matching import CLEAR_QUESTION
@@ -231,6 +231,28 @@ def test_a_clear_alternative_transcript_is_answered_when_the_best_was_not_clear_
     session.reset()
     reply = session.respond(MISHEARD, "clear", [LATE_EFFECTS])
     assert (reply.outcome, reply.intent) == ("answer", "are-there-any-long-term-side-effects")
+
+
+@pytest.mark.parametrize(
+    "heard, topic",
+    [("what of low for what will it the", "low-blood-counts"),  # "how well does cart cell therapy work ...", 5 dB babble
+     ("what does car t cell therapy they need", "conditioning-chemotherapy")],  # "... mean", TV at 5 dB; "car t" tells nothing
+)
+def test_a_clearly_heard_topic_that_rests_on_one_word_is_asked_back(heard, topic):
+    match = Session.create().matcher.match(heard)
+    assert (match.intent, match.sure) == (topic, True) and match.support < SPOKEN_SUPPORT
+    asked = Session.create().respond(heard, "clear")
+    assert (asked.outcome, asked.intent) == ("confirm", None)
+    assert Session.create().respond(heard, "certain").intent == topic  # every word heard: the word is what was said
+
+
+@pytest.mark.parametrize(
+    "heard, topic",
+    [("what is crs", "cytokine-release-syndrome"),  # one word, worded as a sample
+     ("what are my healthy cells", "targets-cancer-cells")],  # two words of the topic
+)
+def test_a_clearly_heard_question_worded_as_a_sample_or_on_two_words_is_answered(heard, topic):
+    assert Session.create().respond(heard, "clear").intent == topic
 
 
 @pytest.mark.parametrize(
