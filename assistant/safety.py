@@ -33,9 +33,6 @@ class Symptom:
     reports: list[tuple[str, ...]] = field(default_factory=list)
     """Phrases that are reports by themselves ("struggling to breathe"), even when a recognizer
     lost the "I" before them."""
-    hints: list[tuple[str, ...]] = field(default_factory=list)
-    """Words that only touch on it ("breath"): never a report, but enough for a check-back when the
-    words around them were not heard clearly (`RedFlags.mentioned`)."""
 
 
 @dataclass
@@ -155,13 +152,12 @@ class RedFlags:
             line = data["symptoms"].key_lines[name]
             if not isinstance(entry, dict) or not {"intent", "phrases", "note"} <= set(entry):
                 raise datafile.fail(path, line, f"symptom {name!r} needs 'intent', 'phrases' and 'note'")
-            datafile.check_keys(entry, {"intent", "phrases", "note", "reports", "hints"}, path)
+            datafile.check_keys(entry, {"intent", "phrases", "note", "reports"}, path)
             if own_guide and entry["intent"] not in intent_set.intents:
                 raise datafile.fail(path, entry.key_lines["intent"], f"unknown intent {entry['intent']!r}")
             intent, note = (entry["intent"], entry["note"]) if own_guide else (None, "")
             reports = _phrases(entry.get("reports", []))
-            hints = _phrases(entry.get("hints", []))
-            symptoms.append(Symptom(name, intent, _phrases(entry["phrases"]) + reports, note, reports, hints))
+            symptoms.append(Symptom(name, intent, _phrases(entry["phrases"]) + reports, note, reports))
         return cls(
             urgent_answer=" ".join(data["urgent_answer"].split()),
             symptoms=symptoms,
@@ -229,8 +225,7 @@ class RedFlags:
         return self.check_back_answer.format(symptom=symptom.name)
 
     def mentioned(self, utterance: str) -> Symptom | None:
-        """The first red-flag symptom the words name or touch on (its hints), report or not, and do
-        not say is over."""
+        """The first red-flag symptom the words name at all, report or not, and do not say is over."""
         tokens = plain_words(utterance)
         over = self._over(tokens)
         for reading in (self.temperature, self.blood_pressure):
@@ -238,8 +233,7 @@ class RedFlags:
                 return reading.symptom
         named = []
         for symptom in self._named(utterance):
-            found = find_phrases(tokens, symptom.phrases + symptom.hints)
-            starts = [start for start, _ in found if not any(at > start for at in over)]
+            starts = [start for start, _ in find_phrases(tokens, symptom.phrases) if not any(at > start for at in over)]
             if starts:
                 named.append((starts[0], symptom))
         return min(named, key=lambda item: item[0])[1] if named else None
