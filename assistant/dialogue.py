@@ -290,6 +290,12 @@ class Session:
         first = next((t for t in tokens if t not in self.commands.filler or t in QUESTION_WORDS), None)
         return len(tokens) < LONG_MESSAGE and first in QUESTION_WORDS
 
+    def _asks_about(self, text: str, hearing: str, symptom: Symptom) -> bool:
+        """Whether words heard clearly ask about this very symptom ("can car t cause seizures"):
+        then a report of it among the recognizer's alternatives is the same words with a small one
+        swapped, not a report the best transcript lost."""
+        return hearing in ("certain", "clear") and self.red_flags.asks(text) and self.red_flags.mentioned(text) is symptom
+
     def reset(self) -> None:
         """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""
         self.last = self.topic = None
@@ -325,7 +331,7 @@ class Session:
             # A report the recognizer found nearly as likely as what it chose ("my blood pressure is
             # really low" behind "... is really will") is checked back, with the advice in it.
             reported = next(filter(None, map(self.red_flags.check, alternatives)), None)
-            if reported:
+            if reported and not self._asks_about(text, hearing, reported.symptoms[0]):
                 return self._checked_back(text, reported.symptoms[0])
             if hearing == "unheard":
                 return self._unheard(text)
