@@ -291,10 +291,12 @@ class Session:
         return len(tokens) < LONG_MESSAGE and first in QUESTION_WORDS
 
     def _asks_about(self, text: str, hearing: str, symptom: Symptom) -> bool:
-        """Whether words heard clearly ask about this very symptom ("can car t cause seizures"):
-        then a report of it among the recognizer's alternatives is the same words with a small one
-        swapped, not a report the best transcript lost."""
-        return hearing in ("certain", "clear") and self.red_flags.asks(text) and self.red_flags.mentioned(text) is symptom
+        """Whether words heard with certainty ask about this very symptom ("is bleeding a sign of
+        low blood counts"): then a report of it among the recognizer's alternatives is the same words
+        with a small one swapped, not a report the best transcript lost. Merely clear is not enough:
+        in babble "my nose has been bleeding for half an hour" was heard clearly as "why those has
+        have bleeding will happen how that", whose "will" asks."""
+        return hearing == "certain" and self.red_flags.asks(text) and self.red_flags.mentioned(text) is symptom
 
     def reset(self) -> None:
         """Forget the conversation (last answer, topic, pending choice); the voice settings stay."""

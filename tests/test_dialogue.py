@@ -284,13 +284,13 @@ def test_a_question_about_a_symptom_among_the_alternatives_is_not_urgent():
 
 @pytest.mark.parametrize(
     "heard, hearing, alternative, urgent",
-    # A clear question about seizures, with a report of them among the alternatives: a small word
-    # swapped. Heard without clarity, or with another symptom reported, it is still checked back.
-    [("can car t cause seizures", "clear", "he's having seizures", False),
-     ("can car t cause seizures", "unsure", "he's having seizures", True),
-     ("can car t cause seizures", "clear", "he can't breathe", True)],
+    # A question about seizures heard with certainty, with a report of them among the alternatives:
+    # a small word swapped. Heard less well, or with another symptom reported, it is still checked back.
+    [("can car t cause seizures", "certain", "he's having seizures", False),
+     ("can car t cause seizures", "clear", "he's having seizures", True),
+     ("can car t cause seizures", "certain", "he can't breathe", True)],
 )
-def test_a_report_among_the_alternatives_of_a_clear_question_about_that_symptom_is_not_checked_back(
+def test_a_report_among_the_alternatives_of_a_certain_question_about_that_symptom_is_not_checked_back(
     heard, hearing, alternative, urgent
 ):
     assert Session.create().respond(heard, hearing, [alternative]).urgent == urgent
