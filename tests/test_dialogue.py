@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.dialogue import CERTAIN_SURE, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SUPPORT, SPOKEN_SURE, Commands, Session
+from assistant.dialogue import CERTAIN_SURE, CERTAIN_WORDS, COMMANDS_FILE, SPOKEN_EVIDENCE, SPOKEN_SUPPORT, SPOKEN_SURE, Commands, Session
 from assistant.errors import InputError, OverlayError
 from assistant.intents import load_intents
 from assistant.matching import CLEAR_QUESTION
@@ -243,7 +243,26 @@ def test_a_clearly_heard_topic_that_rests_on_one_word_is_asked_back(heard, topic
     assert (match.intent, match.sure) == (topic, True) and match.support < SPOKEN_SUPPORT
     asked = Session.create().respond(heard, "clear")
     assert (asked.outcome, asked.intent) == ("confirm", None)
-    assert Session.create().respond(heard, "certain").intent == topic  # every word heard: the word is what was said
+    # Every word heard well: two words of content are what was said; one may be all that is left of more.
+    certain = Session.create().respond(heard, "certain")
+    assert certain.intent == (topic if len(set(match.tokens)) >= CERTAIN_WORDS else None)
+
+
+@pytest.mark.parametrize(
+    "heard",
+    # "what's conditioning key mo therapy", TV at 5 dB; "will it harm my healthy cells", babble at 10 dB
+    ["chemo there", "the cells"],
+)
+def test_a_question_of_one_word_heard_with_certainty_is_asked_back(heard):
+    match = Session.create().matcher.match(heard)
+    assert match.intent and match.sure and len(set(match.tokens)) < CERTAIN_WORDS
+    reply = Session.create().respond(heard, "certain")
+    assert (reply.outcome, reply.intent) == ("confirm", None)
+
+
+def test_a_question_of_two_words_heard_with_certainty_is_answered():
+    reply = Session.create().respond("does car t make you tired", "certain")
+    assert (reply.outcome, reply.intent) == ("answer", "fatigue-and-muscle-pain")
 
 
 @pytest.mark.parametrize(
