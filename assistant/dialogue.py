@@ -57,7 +57,9 @@ CERTAIN_WORDS = 2
 words (stems): one word heard well may still be the only one left of a longer question, heard
 through noise ("chemo there" of "what's conditioning key mo therapy", "the cells" of "will it harm
 my healthy cells"). On the transcripts of the `dev` and `dev2` spoken selections replayed through
-the dialogue this took 3 of 11 wrong answers and no right one ("does car t make you tired" has two)."""
+the dialogue without their alternatives this took 3 of 11 wrong answers and no right one ("does car
+t make you tired" has two); in a run with the alternatives (Piper; quiet, babble and a TV at 10 and
+5 dB, a room with babble), 1 of 10, as "the cells" was then answered from an alternative."""
 SAMPLE_WORDING = 2 / 3
 """A question heard with certainty that scores as one of a topic's samples (CLEAR_QUESTION) is
 answered without evidence when at least this much of its wording is that sample's (`Match.wording`):
