@@ -441,7 +441,7 @@ class Session:
         clear = {}
         for alternative in alternatives[:TOPIC_ALTERNATIVES]:
             match = self.matcher.match(alternative, context=self.topic)
-            if self._outright(match, "clear") and len(set(match.tokens)) >= ALTERNATIVE_WORDS:
+            if self._outright(match, "clear") and match.content_words >= ALTERNATIVE_WORDS:
                 clear.setdefault(match.intent, match)
         return next(iter(clear.values())) if len(clear) == 1 else None
 
@@ -458,7 +458,7 @@ class Session:
         bar = CERTAIN_SURE if hearing == "certain" else SPOKEN_SURE
         if not (hearing in ("certain", "clear") and match.confidence >= bar and match.evidence >= SPOKEN_EVIDENCE):
             return False
-        certain = hearing == "certain" and len(set(match.tokens)) >= CERTAIN_WORDS
+        certain = hearing == "certain" and match.content_words >= CERTAIN_WORDS
         return certain or match.support >= SPOKEN_SUPPORT or match.wording >= SAMPLE_WORDING
 
     def _answer(self, text: str, intent_id: str, confidence: float) -> Reply:

@@ -84,6 +84,12 @@ class Match:
     patients") rests on "low", of low blood counts; "what does car t cell therapy they need" (for
     "... mean") on "need", of conditioning chemotherapy, since "car t" is in every topic."""
 
+    @property
+    def content_words(self) -> int:
+        """How many different content stems the question has: one may be all that is left of a
+        longer question heard through noise."""
+        return len(set(self.tokens))
+
 
 class Matcher:
     """Scores questions against an IntentSet."""
