@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.audio import SPEECH_RATE, read_wav
-from assistant.bench.conditions import SNRS, Condition, full_plan
+from assistant.bench.conditions import HESITATIONS, SNRS, Condition, full_plan
 from assistant.bench.noise import (
     BEEP_HZ,
     BEEP_PERIOD,
@@ -31,7 +31,7 @@ from assistant.bench.noise import (
 )
 from assistant.bench.replies import SpokenReply, load_replies, run_replies_bench
 from assistant.bench.questions import QUESTION_SETS, DevQuestion, kind_of, load_dev_set, spoken_selection
-from assistant.bench.spoken import question_rows, run_spoken_bench
+from assistant.bench.spoken import question_rows, run_spoken_bench, spoken_clip
 from assistant.bench.voices import ESPEAK_RP, ESPEAK_US, JOE, JOE_FAST, QUESTION_VOICES, VoiceCache, speech_span, talkers_for
 from assistant.cli import main
 from assistant.bench.wer import normalize_words, word_errors
@@ -172,6 +172,17 @@ def test_conditions_are_named_and_checked():
         Condition(JOE, "fan")
     with pytest.raises(ValueError, match="unknown noise"):
         Condition(JOE, "rain", 10.0)
+    assert Condition(JOE, pause=0.5).name == "quiet, pause 0.5 s"
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        Condition(JOE, pause=0.0)
+
+
+def test_a_hesitant_talker_says_the_question_in_two_halves():
+    hesitant = Condition(JOE, pause=1.0)
+    assert hesitant.parts("can i drive after car t") == ["can i drive", "after car t"]
+    assert hesitant.parts("what is crs") == ["what", "is crs"]
+    assert hesitant.parts("benefits") == ["benefits"]
+    assert Condition(JOE).parts("can i drive after car t") == ["can i drive after car t"]
 
 
 def test_the_full_plan_covers_every_voice_noise_and_level():
@@ -182,6 +193,7 @@ def test_the_full_plan_covers_every_voice_noise_and_level():
         (noise, snr) for noise in ("babble", "tv", "fan", "beeps") for snr in SNRS
     }
     assert {c.name for c in plan if c.fresh} == {"fresh, quiet", "fresh, babble 10 dB"}
+    assert {c.pause for c in plan if c.pause} == set(HESITATIONS)
     assert {c.voice.engine for c in plan} == {"piper", "pyttsx3"}
 
 
@@ -220,6 +232,17 @@ def test_piper_speech_is_synthesized_once_and_trimmed(tmp_path):
     # Piper's own silence (a quarter of a second or more) is gone; only the envelope's fade is left.
     start, end = speech_span(slow)
     assert start <= 160 and len(slow) - end <= 160
+
+
+def test_a_hesitant_question_has_its_pause_between_its_halves(tmp_path):
+    pytest.importorskip("piper")
+    cache = VoiceCache(tmp_path)
+    clip = spoken_clip(cache, Condition(JOE, pause=1.0), "what is crs")
+    what, rest = cache.speech("what", JOE), cache.speech("is crs", JOE)
+    assert len(clip) == len(what) + SPEECH_RATE + len(rest)
+    assert np.array_equal(clip[: len(what)], what) and np.array_equal(clip[-len(rest) :], rest)
+    assert not clip[len(what) : len(what) + SPEECH_RATE].any()
+    assert np.array_equal(spoken_clip(cache, Condition(JOE), "what is crs"), cache.speech("what is crs", JOE))
 
 
 def test_quick_and_questions_belong_to_the_spoken_bench(capsys):

@@ -65,7 +65,8 @@ def print_tables(numbers: dict, results: list[ConditionResult], cache: Path) -> 
         f"  hum; beeps: {BEEP_HZ:g} Hz every {BEEP_PERIOD:g} s; room: a {room} hard-walled room"
         f"{f' (RT60 {rt60:g} s)' if rt60 else ''}, the talker {room_distance():.1f} m\n"
         "  from the microphone, babble from across the room. fresh: the recognizer forgets the voice and the\n"
-        "  room before every question; otherwise it has heard one question of the condition first."
+        "  room before every question; otherwise it has heard one question of the condition first. pause:\n"
+        "  the voice says the words before and after the question's middle word apart, with that silence between."
     )
     startup = ", ".join(f"{k} {v} s" for k, v in numbers["recognizer_startup_s"].items())
     print(

@@ -108,7 +108,7 @@ class _Listener:
         return trials
 
     def ask(self, recognizer: Recognizer, condition: Condition, index: int, row: DevQuestion) -> Trial:
-        clip = self.voices.speech(row.question, condition.voice)
+        clip = spoken_clip(self.voices, condition, row.question)
         noise = self.sounds.noise.get((condition.noise, condition.voice.engine))
         room = self.sounds.room if condition.noise == "room" else None
         # The same question hears the same stretch of noise in every condition: only its level and kind differ.
@@ -120,6 +120,13 @@ class _Listener:
         return ask_spoken(
             row, stream, speech_end, condition, recognizer, self.endpointer, self.session, self.speaker, suppressor, self.witness
         )
+
+
+def spoken_clip(voices: VoiceCache, condition: Condition, question: str) -> np.ndarray:
+    """The question as the condition's voice says it, with the condition's pause between its parts."""
+    parts = [voices.speech(part, condition.voice) for part in condition.parts(question)]
+    pause = np.zeros(round((condition.pause or 0.0) * SPEECH_RATE), np.float32)
+    return np.concatenate([sound for part in parts for sound in (pause, part)][1:])
 
 
 _WORKER: _Listener  # the pipeline of a worker process (or of this one, without workers)
@@ -178,7 +185,7 @@ def _prepare(
 ) -> Sounds:
     """Synthesize what is not in the cache yet; make the room and the noise tracks."""
     sentences = babble_sentences()
-    texts = [(row.question, c.voice) for c in plan for row in rows]
+    texts = [(part, c.voice) for c in plan for row in rows for part in c.parts(row.question)]
     texts += [(sentence, talker) for c in plan if c.talkers for sentence, talker in zip(sentences, talkers_for(c.voice))]
     missing = [(text, voice) for text, voice in dict.fromkeys(texts) if not voices.has(text, voice)]
     for done, (text, voice) in enumerate(missing, 1):

@@ -211,6 +211,8 @@ class ConditionResult:
     """Noise level in dB below the speech; None without a level."""
     fresh: bool
     """Whether every question was the first the recognizer heard."""
+    pause: float | None
+    """Seconds of the pause in the middle of each question (`Condition.pause`); None: none."""
     utterances: int
     """Questions spoken."""
     in_scope_accuracy: float
@@ -273,6 +275,7 @@ def summarize(engine: str, condition: Condition, trials: list[Trial]) -> Conditi
         noise=condition.noise,
         snr=condition.snr,
         fresh=condition.fresh,
+        pause=condition.pause,
         utterances=len(trials),
         in_scope_accuracy=scores.in_scope_accuracy,
         wrong_answers=scores.wrong_answers,
