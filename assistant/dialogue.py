@@ -268,7 +268,8 @@ class Session:
     def pause_ends_after(self, words_so_far: str, clear_voice: bool = False, default: float = TRAILING_SILENCE) -> float:
         """How many seconds of silence should end an utterance whose words so far are these:
         less when they already make a command, a red-flag report or a question answered without
-        asking back; more when they end in a word that leads on ("and", "what is", "um").
+        asking back; more when they end in a word that leads on ("and", "what is", "um"), or one
+        that the guide's phrases go on from ("car" t, "side" effects: `IntentSet.leading_words`).
 
         `clear_voice`: the voice stands well above the room's sound, so that the words so far are
         likely what was said; then a short question is complete at a lower bar as well.
@@ -276,7 +277,7 @@ class Session:
         tokens = plain_words(words_so_far)
         if not tokens:
             return default
-        if tokens[-1] in self.commands.unfinished:
+        if tokens[-1] in self.commands.unfinished or (clear_voice and tokens[-1] in self.intents.leading_words):
             return UNFINISHED_SILENCE
         command = self.commands.find(words_so_far)
         if (command and command.action not in COURTESIES) or self.red_flags.check(words_so_far):

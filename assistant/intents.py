@@ -7,8 +7,10 @@ answers and finer topics anchored to sentences of a section.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from . import datafile
 from .errors import OverlayError
 from .knowledge import Guide, Section, split_sentences
 from .resources import intents_file
+from .text import plain_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +58,12 @@ class Vocabulary:
     """Misheard phrase -> the phrase meant."""
     synonyms: dict[str, str] = field(default_factory=dict)
     """Patient's word or phrase -> the guide's word."""
+
+
+LEADING_SEEN = 3
+"""Times a word must appear in the phrases before the word after it is taken as a habit (`leading_words`)."""
+LEADING_SHARE = 0.9
+"""Share of a word's appearances followed by one same word that makes it lead on (`leading_words`)."""
 
 
 @dataclass
@@ -109,6 +118,22 @@ class IntentSet:
             for sample in intent.samples:
                 seen.setdefault(sample.lower(), None)
         return list(seen)
+
+    @functools.cached_property
+    def leading_words(self) -> frozenset[str]:
+        """Words that the phrases nearly always go on from with one same word: "car" (t), "side"
+        (effects), "kind" (of), "antigen" (receptor). Words heard so far that end in one are
+        not a whole question yet, whatever the guide is about."""
+        seen: Counter[str] = Counter()
+        pairs: Counter[tuple[str, str]] = Counter()
+        for phrase in self.phrases():
+            words = plain_words(phrase)
+            seen.update(words)
+            pairs.update(zip(words, words[1:]))
+        most: Counter[str] = Counter()
+        for (word, _), count in pairs.items():
+            most[word] = max(most[word], count)
+        return frozenset(w for w, n in seen.items() if n >= LEADING_SEEN and most[w] >= LEADING_SHARE * n)
 
 
 def slug(text: str) -> str:

@@ -59,6 +59,14 @@ def test_guide_without_overlay_still_gives_intents():
     assert intents["when-can-i-drive-again"].answer == "Most people drive again after about six weeks. Ask your surgeon first."
 
 
+def test_words_the_phrases_go_on_from_lead_on():
+    assert {"car", "side", "antigen", "kind"} <= INTENTS.leading_words
+    # Words that end phrases, or go on in many ways.
+    assert not {"t", "effects", "receptor", "what", "cells", "therapy"} & INTENTS.leading_words
+    # From a guide's own phrases, without an overlay: "stem cell transplant".
+    assert "cell" in load_intents(DATA / "stem-cell-guide.txt").leading_words
+
+
 def _overlay(tmp_path, text):
     path = tmp_path / "overlay.yaml"
     path.write_text(text, encoding="utf-8")
