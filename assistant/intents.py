@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,10 @@ LANGUAGE_FILE = intents_file("language.yaml")
 
 MAX_ANSWER_WORDS = 60
 FAQ_SOURCE = "Frequently Asked Questions"
+LEADING_SEEN = 3
+"""Times a word must appear in the phrases before the word after it is taken as a habit (`leading_words`)."""
+LEADING_SHARE = 0.9
+"""Share of a word's appearances followed by one same word that makes it lead on (`leading_words`)."""
 
 
 @dataclass
@@ -58,12 +62,6 @@ class Vocabulary:
     """Misheard phrase -> the phrase meant."""
     synonyms: dict[str, str] = field(default_factory=dict)
     """Patient's word or phrase -> the guide's word."""
-
-
-LEADING_SEEN = 3
-"""Times a word must appear in the phrases before the word after it is taken as a habit (`leading_words`)."""
-LEADING_SHARE = 0.9
-"""Share of a word's appearances followed by one same word that makes it lead on (`leading_words`)."""
 
 
 @dataclass
@@ -125,15 +123,17 @@ class IntentSet:
         (effects), "kind" (of), "antigen" (receptor). Words heard so far that end in one are
         not a whole question yet, whatever the guide is about."""
         seen: Counter[str] = Counter()
-        pairs: Counter[tuple[str, str]] = Counter()
+        followers: defaultdict[str, Counter[str]] = defaultdict(Counter)
         for phrase in self.phrases():
             words = plain_words(phrase)
             seen.update(words)
-            pairs.update(zip(words, words[1:]))
-        most: Counter[str] = Counter()
-        for (word, _), count in pairs.items():
-            most[word] = max(most[word], count)
-        return frozenset(w for w, n in seen.items() if n >= LEADING_SEEN and most[w] >= LEADING_SHARE * n)
+            for word, after in zip(words, words[1:]):
+                followers[word][after] += 1
+        return frozenset(
+            word
+            for word, after in followers.items()
+            if seen[word] >= LEADING_SEEN and after.most_common(1)[0][1] >= LEADING_SHARE * seen[word]
+        )
 
 
 def slug(text: str) -> str:
