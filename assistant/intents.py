@@ -53,6 +53,12 @@ class Intent:
     parent: str | None = None
     """Id of the section intent a finer topic belongs to."""
 
+    @property
+    def guide_only(self) -> bool:
+        """Whether the guide's own heading or question is its only way of asking: no overlay wrote
+        any, so its passage is all there is to match a question with."""
+        return len(self.samples) <= 1
+
 
 @dataclass
 class Vocabulary:

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.bench.questions import load_dev_set
 from assistant.errors import OverlayError
 from assistant.intents import FAQ_SOURCE, MAX_ANSWER_WORDS, OVERLAY_FILE, load_intents, slug
 from assistant.matching import Matcher
@@ -57,7 +58,19 @@ def test_guide_without_overlay_still_gives_intents():
         "when-can-i-drive-again", "can-i-sleep-on-my-side",
     }
     assert intents["when-can-i-drive-again"].answer == "Most people drive again after about six weeks. Ask your surgeon first."
+    assert all(intent.guide_only for intent in intents)
+    # Every topic of the bundled guide has samples written for it.
+    assert not any(intent.guide_only for intent in INTENTS)
 
+
+
+@pytest.mark.parametrize("guide", ["car-t-guide-only", "hip-guide", "stem-cell-guide", "picc-line-guide"])
+def test_the_question_sets_of_other_guides_name_their_guides_topics(guide):
+    intents = load_intents(OVERLAY_FILE.parent / "car-t-guide.txt" if guide == "car-t-guide-only" else DATA / f"{guide}.txt")
+    rows = load_dev_set(DATA / f"{guide}_questions.tsv")
+    named = {intent for row in rows if not row.urgent for intent in row.intents}
+    assert named and named <= {intent.id for intent in intents}
+    assert {row.in_scope for row in rows if not row.urgent} == {True, False}
 
 def test_words_the_phrases_go_on_from_lead_on():
     assert {"car", "side", "antigen", "kind"} <= INTENTS.leading_words

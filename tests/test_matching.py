@@ -2,6 +2,8 @@ import pytest
 
 from assistant.bench.questions import QUESTION_SETS, evaluate, load_dev_set
 from assistant.dialogue import Session
+from pathlib import Path
+
 from assistant.intents import load_intents, slug
 from assistant import phonetic
 from assistant.matching import Matcher
@@ -19,6 +21,23 @@ def test_every_faq_question_reaches_its_intent(question):
 def test_every_section_heading_as_a_question_reaches_its_intent(heading):
     question = heading if heading.endswith("?") else f"tell me about {heading.lower()}"
     assert MATCHER.match(question).intent == slug(heading)
+
+
+HIP_GUIDE = Path(__file__).parent / "data" / "hip-guide.txt"
+
+
+@pytest.mark.parametrize(
+    "question, intent, sure",
+    [
+        # Its words are the section's own sentence ("Bring loose clothes and flat shoes to the hospital").
+        ("what shoes should I bring to hospital", "before-the-operation", True),
+        # Only "hospital" is the guide's: asked back, not answered.
+        ("what do i pack for the hospital", "before-the-operation", False),
+    ],
+)
+def test_a_guide_without_an_overlay_matches_the_words_of_its_sections(question, intent, sure):
+    match = Matcher(load_intents(HIP_GUIDE)).match(question)
+    assert (match.intent, match.sure) == (intent, sure)
 
 
 @pytest.mark.parametrize(
