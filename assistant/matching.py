@@ -35,7 +35,7 @@ matched only by a section's own sentences could never reach the threshold, so a 
 overlay declined nearly everything: "what shoes should I bring to hospital" of the hip guide's
 "Bring loose clothes and flat shoes to the hospital". Chosen with GUIDE_ONLY_SURE on the CAR-T
 guide without its overlay and on the hip guide, with their questions in tests/data: right answers
-28.8% and 26.9% of the in-scope questions became 44.2% and 34.6%, and a third more are asked back."""
+28.8% and 26.9% of the in-scope questions became 44.2% and 34.6%, and about a third are asked back."""
 GUIDE_ONLY_SURE = 0.6
 """The score from which a guide-only topic is answered; between the threshold and it, the topic is
 asked back. A passage speaks for its topic less precisely than written samples do. On the same
@@ -136,9 +136,9 @@ class Matcher:
         self._samples: dict[str, list[set[str]]] = {}
         self._sample_words: dict[str, list[set[str]]] = {}
         for intent in intent_set:
-            passage_weight = PASSAGE_WEIGHT if intent.parent else SECTION_PASSAGE_WEIGHT
-            if intent.guide_only:
-                passage_weight = GUIDE_ONLY_PASSAGE_WEIGHT
+            passage_weight = (
+                GUIDE_ONLY_PASSAGE_WEIGHT if intent.guide_only else PASSAGE_WEIGHT if intent.parent else SECTION_PASSAGE_WEIGHT
+            )
             # A finer topic is also an instance of its section ("is bleeding a side effect").
             inherited = intent_set[intent.parent].samples if intent.parent else []
             self._add_bag(
@@ -388,6 +388,7 @@ class Matcher:
         if second != OUT_OF_SCOPE and score - second_score < self.margin and not self._related(best, second):
             alternative = second
         weights, bag = self._weights(stems), self._bags[best]
+        sure_from = max(GUIDE_ONLY_SURE, self.sure_threshold) if self.intent_set[best].guide_only else self.sure_threshold
         telling = [weight for stem, weight in weights.items() if bag.get(stem, 0.0) > 0]
         evidence = sum(telling)
         return Match(
@@ -395,7 +396,7 @@ class Matcher:
             round(min(score, 1.0), 3),
             alternative,
             stems,
-            sure=score >= (max(GUIDE_ONLY_SURE, self.sure_threshold) if self.intent_set[best].guide_only else self.sure_threshold),
+            sure=score >= sure_from,
             evidence=evidence,
             support=evidence - max(telling, default=0.0),
         )

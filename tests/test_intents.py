@@ -63,7 +63,6 @@ def test_guide_without_overlay_still_gives_intents():
     assert not any(intent.guide_only for intent in INTENTS)
 
 
-
 @pytest.mark.parametrize("guide", ["car-t-guide-only", "hip-guide", "stem-cell-guide", "picc-line-guide"])
 def test_the_question_sets_of_other_guides_name_their_guides_topics(guide):
     intents = load_intents(OVERLAY_FILE.parent / "car-t-guide.txt" if guide == "car-t-guide-only" else DATA / f"{guide}.txt")
@@ -71,6 +70,7 @@ def test_the_question_sets_of_other_guides_name_their_guides_topics(guide):
     named = {intent for row in rows if not row.urgent for intent in row.intents}
     assert named and named <= {intent.id for intent in intents}
     assert {row.in_scope for row in rows if not row.urgent} == {True, False}
+
 
 def test_words_the_phrases_go_on_from_lead_on():
     assert {"car", "side", "antigen", "kind"} <= INTENTS.leading_words

@@ -1,9 +1,9 @@
+from pathlib import Path
+
 import pytest
 
 from assistant.bench.questions import QUESTION_SETS, evaluate, load_dev_set
 from assistant.dialogue import Session
-from pathlib import Path
-
 from assistant.intents import load_intents, slug
 from assistant import phonetic
 from assistant.matching import Matcher
